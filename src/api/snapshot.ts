@@ -1,0 +1,15 @@
+// The whole input of the translator: every object read, sorted by namespace and name.
+import type { ConfigMap, EndpointSlice, Namespace, Secret, Service } from './core.ts';
+import type { Gateway, GatewayClass, HTTPRoute, ReferenceGrant } from './gateway-api.ts';
+
+export interface Snapshot {
+  readonly namespaces: readonly Namespace[];
+  readonly gatewayClasses: readonly GatewayClass[];
+  readonly gateways: readonly Gateway[];
+  readonly httpRoutes: readonly HTTPRoute[];
+  readonly referenceGrants: readonly ReferenceGrant[];
+  readonly services: readonly Service[];
+  readonly endpointSlices: readonly EndpointSlice[];
+  readonly secrets: readonly Secret[];
+  readonly configMaps: readonly ConfigMap[];
+}

@@ -1,0 +1,4 @@
+// ir: the pure intermediate representation shared by the translator, compiler and data plane.
+export type * from './types.ts';
+export * from './names.ts';
+export { validateIR } from './validate.ts';

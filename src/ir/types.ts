@@ -1,0 +1,110 @@
+// The intermediate representation: everything the data plane needs, nothing it does not.
+// Plain, serializable, deterministic data. The data plane never sees a Kubernetes object.
+
+export interface IR {
+  /** One entry per socket the workers bind (address and port), sorted by name. */
+  readonly binds: readonly IRBind[];
+  /** Every backend (a Service port) any route forwards to, sorted by name. */
+  readonly backends: readonly IRBackend[];
+}
+
+export interface IRBind {
+  /** Stable name: `<address>:<port>`, IPv6 in brackets (`[::1]:8080`). */
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: 'HTTP';
+  /**
+   * The Gateway listeners that share this socket. A request is served by the listener whose
+   * hostname matches the request host most specifically (exact, then the longest wildcard,
+   * then a listener without hostname); listener isolation means a request never reaches
+   * routes attached to another listener. Sorted by name.
+   */
+  readonly listeners: readonly IRHttpListener[];
+}
+
+export interface IRHttpListener {
+  /** Stable name: `gateway/<namespace>/<name>/<listener>`. */
+  readonly name: string;
+  /** The listener hostname (exact or `*.` wildcard); absent means every host. */
+  readonly hostname?: string;
+  /**
+   * Virtual hosts from the attached routes' hostnames intersected with the listener's.
+   * A request goes to the most specific matching virtual host (exact, then the longest
+   * wildcard, then `*`), and never falls through to a less specific one. Sorted by hostname.
+   */
+  readonly virtualHosts: readonly IRVirtualHost[];
+}
+
+export interface IRVirtualHost {
+  /** `foo.example.com`, `*.example.com`, or `*` for any host. */
+  readonly hostname: string;
+  /** In Gateway API precedence order: the first route whose match accepts a request wins. */
+  readonly routes: readonly IRRoute[];
+}
+
+export interface IRRoute {
+  /** Stable name: `httproute/<namespace>/<name>/rule/<i>/match/<j>`. */
+  readonly name: string;
+  readonly match: IRMatch;
+  readonly action: IRAction;
+  /** Route timeouts in milliseconds (HTTPRouteRule.timeouts); absent: the defaults. */
+  readonly timeouts?: IRTimeouts;
+}
+
+export interface IRTimeouts {
+  readonly requestMs?: number;
+  readonly backendRequestMs?: number;
+}
+
+export type IRStringMatchType = 'Exact' | 'RegularExpression';
+
+export interface IRMatch {
+  readonly path: { readonly type: 'Exact' | 'PathPrefix' | 'RegularExpression'; readonly value: string };
+  /** Upper-case HTTP method; absent matches any method. */
+  readonly method?: string;
+  /** Header names are lower-cased; all must match. */
+  readonly headers: readonly { readonly name: string; readonly type: IRStringMatchType; readonly value: string }[];
+  /** Query parameter names are case-sensitive; all must match. */
+  readonly queryParams: readonly { readonly name: string; readonly type: IRStringMatchType; readonly value: string }[];
+}
+
+export type IRAction = IRForwardAction | IRDirectResponseAction;
+
+export interface IRForwardAction {
+  readonly type: 'Forward';
+  /**
+   * Weighted choices. A choice with `backend` forwards there; a choice without one answers
+   * with `status` (500 for an invalid backendRef, as the spec requires for its share).
+   * Choices of weight 0 are left out by the translator; the list is never empty.
+   */
+  readonly backends: readonly IRWeightedBackend[];
+}
+
+export interface IRWeightedBackend {
+  readonly weight: number;
+  /** Name of an IRBackend. */
+  readonly backend?: string;
+  /** Status to answer when `backend` is absent. */
+  readonly status?: number;
+}
+
+export interface IRDirectResponseAction {
+  readonly type: 'DirectResponse';
+  readonly status: number;
+}
+
+export interface IRBackend {
+  /** Stable name: `service/<namespace>/<name>/<port>`. */
+  readonly name: string;
+  /** Usable endpoints, sorted by address then port. Empty: requests get 503. */
+  readonly endpoints: readonly IREndpoint[];
+}
+
+export interface IREndpoint {
+  readonly address: string;
+  readonly port: number;
+  /** The endpoint is serving but terminating (used only when no endpoint is ready). */
+  readonly terminating?: boolean;
+  readonly zone?: string;
+}

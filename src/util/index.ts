@@ -1,0 +1,3 @@
+// util: tiny, dependency-free helpers.
+export { contentHash, stableStringify } from './stable-json.ts';
+export { parseDuration } from './duration.ts';
