@@ -1,0 +1,120 @@
+// The controller loop: store change → holdoff → snapshot → (skip if unchanged) → translate →
+// validate → publish a new IR version only when its content hash changed. Status is kept as
+// data and stamped here; sinks (the admin API now, the Kubernetes status writer later) read it.
+import type { IR } from '../ir/index.ts';
+import { validateIR } from '../ir/index.ts';
+import type { Store } from '../resources/index.ts';
+import type { ObjectStatus, TranslateOptions } from '../translator/index.ts';
+import { translate } from '../translator/index.ts';
+import type { FleetEnvelope } from '../supervisor/index.ts';
+import type { Logger } from '../observability/index.ts';
+import { contentHash } from '../util/index.ts';
+import { ConditionClock } from './condition-clock.ts';
+import { Holdoff } from './holdoff.ts';
+import { applyFleetView } from './programmed.ts';
+
+/** Where configurations go: the worker fleet, in-process or over IPC. */
+export interface ConfigPublisher {
+  publish(version: string, ir: IR): void;
+}
+
+export interface ControllerOptions {
+  readonly store: Store;
+  readonly translate: TranslateOptions;
+  readonly publisher: ConfigPublisher;
+  readonly logger: Logger;
+  readonly holdoffMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+export interface PublishedConfig {
+  readonly version: string;
+  readonly ir: IR;
+}
+
+export class Controller {
+  readonly #opts: ControllerOptions;
+  readonly #holdoff: Holdoff;
+  readonly #clock = new ConditionClock();
+  #unsubscribe: (() => void) | undefined;
+  #snapshotHash = '';
+  #irHash = '';
+  #seq = 0;
+  #published: PublishedConfig | undefined;
+  #statuses: readonly ObjectStatus[] = [];
+  #fleet: Omit<FleetEnvelope, 'type'> = { workers: [], allLive: false, bindErrors: [] };
+  #builds = 0;
+
+  constructor(options: ControllerOptions) {
+    this.#opts = options;
+    this.#holdoff = new Holdoff(() => this.rebuild(), options.holdoffMs ?? 30, options.maxDelayMs ?? 300);
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#opts.store.onChange(() => this.#holdoff.trigger());
+    this.rebuild();
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+    this.#holdoff.cancel();
+  }
+
+  /** Rebuild from the whole store now (normally called by the holdoff timer). */
+  rebuild(): void {
+    const snapshot = this.#opts.store.snapshot();
+    const snapshotHash = contentHash(snapshot);
+    if (snapshotHash === this.#snapshotHash) return;
+    const result = translate(snapshot, this.#opts.translate);
+    const problems = validateIR(result.ir);
+    if (problems.length > 0) {
+      this.#opts.logger.error({ problems }, 'CFG_ERR_IR the computed configuration is inconsistent; keeping the last good one');
+      return;
+    }
+    this.#snapshotHash = snapshotHash;
+    this.#statuses = result.statuses;
+    this.#builds++;
+    const irHash = contentHash(result.ir);
+    if (irHash === this.#irHash) return;
+    this.#irHash = irHash;
+    const version = `${++this.#seq}-${irHash.slice(0, 8)}`;
+    this.#published = { version, ir: result.ir };
+    this.#opts.logger.info({ version, binds: result.ir.binds.length, backends: result.ir.backends.length }, 'publishing configuration');
+    this.#opts.publisher.publish(version, result.ir);
+  }
+
+  /** The fleet reports which version runs where. */
+  updateFleet(fleet: Omit<FleetEnvelope, 'type'>): void {
+    this.#fleet = fleet;
+  }
+
+  /** Number of translations so far (unchanged snapshots are not translated). */
+  get builds(): number {
+    return this.#builds;
+  }
+
+  get published(): PublishedConfig | undefined {
+    return this.#published;
+  }
+
+  /** Ready when a configuration was published and every worker runs it. */
+  ready(): { ready: boolean; reason: string } {
+    if (!this.#published) return { ready: false, reason: 'no configuration built yet' };
+    if (this.#fleet.workers.length === 0) return { ready: false, reason: 'no workers' };
+    if (!this.#fleet.allLive || this.#fleet.live !== this.#published.version) {
+      return { ready: false, reason: `configuration ${this.#published.version} not yet live in every worker` };
+    }
+    return { ready: true, reason: `configuration ${this.#published.version} live in ${this.#fleet.workers.length} worker(s)` };
+  }
+
+  /** Statuses with Programmed held back until workers ack, and transition times stamped. */
+  statuses(): ObjectStatus[] {
+    const allLive = this.ready().ready;
+    const view = applyFleetView(this.#statuses, this.#published?.ir, {
+      allLive,
+      newest: this.#published?.version,
+      bindErrors: this.#fleet.bindErrors,
+    });
+    return this.#clock.stamp(view);
+  }
+}

@@ -1,0 +1,170 @@
+// The file provider: keeps the store's "file" source equal to the manifests on disk.
+// A file that fails to parse keeps its last good objects; other files are unaffected.
+import { statSync, watch, type FSWatcher } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { dirname, extname, join, resolve } from 'node:path';
+import type { KubeObject } from '../../api/index.ts';
+import type { Store } from '../../resources/index.ts';
+import { supportedKind } from '../../resources/index.ts';
+import type { Logger } from '../../observability/index.ts';
+import { ObjectIdentity } from './object-identity.ts';
+import { parseManifests, type ManifestError } from './parse-manifests.ts';
+
+const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+export const FILE_SOURCE = 'file';
+
+export interface FileProviderOptions {
+  readonly paths: readonly string[];
+  readonly store: Store;
+  readonly logger: Logger;
+  /** Quiet time after the last file event before files are re-read. */
+  readonly debounceMs?: number;
+}
+
+interface FileState {
+  objects: readonly KubeObject[];
+  errors: readonly ManifestError[];
+}
+
+export class FileProvider {
+  readonly #opts: FileProviderOptions;
+  readonly #files = new Map<string, FileState>();
+  readonly #identity = new ObjectIdentity();
+  readonly #dirty = new Set<string>();
+  #watchers: FSWatcher[] = [];
+  #rescan = false;
+  #timer: NodeJS.Timeout | undefined;
+  #reading: Promise<void> = Promise.resolve();
+
+  constructor(options: FileProviderOptions) {
+    this.#opts = options;
+  }
+
+  /** Read every manifest, fill the store, then watch for changes. */
+  async start(): Promise<void> {
+    for (const file of await listManifestFiles(this.#opts.paths)) await this.#readFile(file);
+    this.#publish();
+    for (const path of this.#opts.paths) this.#watch(resolve(path));
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#timer);
+    for (const w of this.#watchers) w.close();
+    await this.#reading;
+  }
+
+  // node:fs watch, not a polling library: every event counts (editors that save by rename
+  // included), and nothing is throttled away, so the last write is always the one served.
+  #watch(path: string): void {
+    const isDir = statSync(path).isDirectory();
+    const dir = isDir ? path : dirname(path);
+    const watcher = watch(dir, { recursive: isDir, persistent: true }, (_event, name) => {
+      if (name === null) return this.#markRescan();
+      const file = join(dir, name.toString());
+      if (isDir || file === path) this.#markDirty(file);
+    });
+    watcher.on('error', (err) => this.#opts.logger.error({ err, path }, 'file watch error'));
+    this.#watchers.push(watcher);
+  }
+
+  #markRescan(): void {
+    this.#rescan = true;
+    this.#schedule();
+  }
+
+  /** Current problems, one per object or file, for the admin API and logs. */
+  errors(): ManifestError[] {
+    return [...this.#files.values()].flatMap((f) => f.errors);
+  }
+
+  #markDirty(file: string): void {
+    if (!MANIFEST_EXTENSIONS.has(extname(file))) return;
+    this.#dirty.add(file);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#reading = this.#reading.then(() => this.#reload()).catch((err) => this.#opts.logger.error({ err }, 'manifest reload failed'));
+    }, this.#opts.debounceMs ?? 20);
+  }
+
+  async #reload(): Promise<void> {
+    const files = [...this.#dirty];
+    this.#dirty.clear();
+    if (this.#rescan) {
+      this.#rescan = false;
+      const present = new Set(await listManifestFiles(this.#opts.paths));
+      for (const known of this.#files.keys()) if (!present.has(known)) files.push(known);
+      files.push(...present);
+    }
+    for (const file of files) await this.#readFile(file);
+    this.#publish();
+  }
+
+  async #readFile(file: string): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.#files.delete(file);
+        this.#opts.logger.info({ file }, 'manifest file removed');
+        return;
+      }
+      throw err;
+    }
+    const parsed = parseManifests(file, text);
+    const previous = this.#files.get(file);
+    if (parsed.fileError) {
+      const e = parsed.fileError;
+      this.#opts.logger.error({ file: e.file, line: e.line }, `CFG_ERR_PARSE ${e.file}:${e.line}: ${e.message}; keeping the file's last good objects`);
+      this.#files.set(file, { objects: previous?.objects ?? [], errors: [e] });
+      return;
+    }
+    for (const e of parsed.objectErrors) {
+      this.#opts.logger.error({ file: e.file, line: e.line }, `CFG_ERR_OBJECT ${e.file}:${e.line} ${e.object ?? ''}: ${e.message}`);
+    }
+    for (const obj of parsed.objects) {
+      if (!supportedKind(obj.apiVersion, obj.kind)) this.#opts.logger.debug({ file, kind: obj.kind, apiVersion: obj.apiVersion }, 'ignoring unsupported kind');
+    }
+    this.#files.set(file, { objects: parsed.objects, errors: parsed.objectErrors });
+  }
+
+  #publish(): void {
+    const files = [...this.#files.keys()].sort();
+    const all = files.flatMap((f) => this.#files.get(f)!.objects);
+    this.#opts.store.replace(FILE_SOURCE, this.#identity.stamp(all));
+  }
+}
+
+/** Every manifest file under the given files and directories (recursively), sorted. */
+export async function listManifestFiles(paths: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    const abs = resolve(p);
+    const info = await stat(abs).catch(() => undefined);
+    if (!info) throw new Error(`CFG_ERR_PATH --manifests ${p}: no such file or directory`);
+    if (info.isFile()) out.push(abs);
+    else {
+      for (const entry of await readdir(abs, { recursive: true, withFileTypes: true })) {
+        if (entry.isFile() && MANIFEST_EXTENSIONS.has(extname(entry.name))) out.push(join(entry.parentPath, entry.name));
+      }
+    }
+  }
+  return [...new Set(out)].sort();
+}
+
+/** Read manifests once, for offline commands: objects and every problem found. */
+export async function loadManifests(paths: readonly string[]): Promise<{ objects: KubeObject[]; errors: ManifestError[] }> {
+  const objects: KubeObject[] = [];
+  const errors: ManifestError[] = [];
+  for (const file of await listManifestFiles(paths)) {
+    const parsed = parseManifests(file, await readFile(file, 'utf8'));
+    if (parsed.fileError) errors.push(parsed.fileError);
+    errors.push(...parsed.objectErrors);
+    objects.push(...parsed.objects);
+  }
+  return { objects: new ObjectIdentity(() => new Date(0)).stamp(objects), errors };
+}

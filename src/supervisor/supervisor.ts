@@ -1,0 +1,108 @@
+// The supervisor: starts one controller process and N proxy workers, relays configuration
+// envelopes to workers and acks back as fleet state, respawns processes that die, and drains
+// workers on shutdown. It holds no configuration logic of its own.
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Logger } from '../observability/index.ts';
+import { AckTracker } from './ack-tracker.ts';
+import { isEnvelope, type ConfigEnvelope } from './messages.ts';
+
+export interface SupervisorOptions {
+  /** The script each child runs (the CLI entry point), with its arguments. */
+  readonly entry: string;
+  readonly args: readonly string[];
+  readonly workers: number;
+  readonly logger: Logger;
+  /** How long workers may take to drain on shutdown before they are killed. */
+  readonly drainMs?: number;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+export function runSupervisor(options: SupervisorOptions): { stop(): Promise<void> } {
+  const tracker = new AckTracker();
+  const workers = new Map<string, ChildProcess>();
+  const backoff = new Map<string, number>();
+  let controller: ChildProcess | undefined;
+  let lastConfig: ConfigEnvelope | undefined;
+  let stopping = false;
+  const log = options.logger;
+
+  const sendFleet = () => controller?.connected && controller.send({ type: 'fleet', ...tracker.fleet() });
+
+  const spawn = (role: string, id: string): ChildProcess => {
+    const child = fork(options.entry, [...options.args], {
+      env: { ...process.env, WAYGATE_ROLE: role, WAYGATE_WORKER_ID: id },
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const startedAt = Date.now();
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      const delay = restartDelay(id, Date.now() - startedAt);
+      log.error({ role, id, code, signal, restartInMs: delay }, 'child process exited; restarting');
+      if (role === 'worker') {
+        workers.delete(id);
+        tracker.removeWorker(id);
+        sendFleet();
+      }
+      setTimeout(() => !stopping && (role === 'worker' ? startWorker(id) : startController()), delay);
+    });
+    return child;
+  };
+
+  const restartDelay = (id: string, ranMs: number): number => {
+    const prev = ranMs > 60_000 ? 0 : (backoff.get(id) ?? 0);
+    const next = Math.min(MAX_BACKOFF_MS, prev ? prev * 2 : 250);
+    backoff.set(id, next);
+    return next;
+  };
+
+  const startWorker = (id: string) => {
+    const child = spawn('worker', id);
+    workers.set(id, child);
+    tracker.addWorker(id);
+    child.on('message', (m) => {
+      if (!isEnvelope(m) || m.type !== 'ack') return;
+      tracker.ack(id, m.version, m.binds);
+      sendFleet();
+    });
+    if (lastConfig) child.send(lastConfig);
+    sendFleet();
+  };
+
+  const startController = () => {
+    controller = spawn('controller', 'controller');
+    controller.on('message', (m) => {
+      if (!isEnvelope(m) || m.type !== 'config') return;
+      lastConfig = m;
+      tracker.published(m.version);
+      for (const w of workers.values()) if (w.connected) w.send(m);
+      sendFleet();
+    });
+    sendFleet();
+  };
+
+  for (let i = 0; i < options.workers; i++) startWorker(`worker-${i}`);
+  startController();
+
+  return {
+    async stop() {
+      stopping = true;
+      const all = [...workers.values(), ...(controller ? [controller] : [])];
+      await Promise.all(all.map((c) => terminate(c, options.drainMs ?? 30_000)));
+    },
+  };
+}
+
+/** SIGTERM (workers drain), then SIGKILL after the grace period. */
+function terminate(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
+    child.kill('SIGTERM');
+  });
+}
