@@ -1,0 +1,117 @@
+// The data plane of one worker: binds, the live config (one reference, swapped by apply()),
+// and the upstream pools. Zero-downtime rules: docs/architecture.md §6.
+import { compile } from '../compiler/index.ts';
+import type { IR, IRBind } from '../ir/index.ts';
+import { BindListener } from './bind-listener.ts';
+import { DEFAULT_LIMITS, type ProxyLimits } from './limits.ts';
+import { buildLiveConfig, type LiveConfig } from './live-config.ts';
+import type { ProxyContext } from './proxy.ts';
+import { UpstreamPools } from './upstream-pools.ts';
+
+export interface DataPlaneOptions {
+  /** Bind with SO_REUSEPORT so several worker processes can share each port (Linux). */
+  readonly reusePort?: boolean;
+  readonly limits?: Partial<ProxyLimits>;
+}
+
+export interface ApplyResult {
+  readonly version: string;
+  /** Every bind of the IR; `error` says why one could not listen (the others keep working). */
+  readonly binds: { name: string; error?: string }[];
+}
+
+export class DataPlane implements ProxyContext {
+  live: LiveConfig | undefined = undefined;
+  readonly pools: UpstreamPools;
+  readonly limits: ProxyLimits;
+  readonly #reusePort: boolean;
+  readonly #binds = new Map<string, BindListener>();
+  readonly #draining = new Set<Promise<void>>();
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: DataPlaneOptions = {}) {
+    this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+    this.#reusePort = options.reusePort ?? false;
+    this.pools = new UpstreamPools(this.limits);
+  }
+
+  /** Version of the live config, undefined before the first apply(). */
+  get version(): string | undefined {
+    return this.live?.version;
+  }
+
+  /** Bind name → the port actually bound, for binds that are listening. */
+  boundPorts(): Map<string, number> {
+    return new Map([...this.#binds].map(([name, b]) => [name, b.port]));
+  }
+
+  /** Endpoint keys (`address:port`) that have an open upstream pool. */
+  poolKeys(): string[] {
+    return this.pools.keys();
+  }
+
+  /** Makes `ir` live. Calls are applied one after another in call order. */
+  apply(version: string, ir: IR): Promise<ApplyResult> {
+    const run = this.#queue.then(() => this.#apply(version, ir));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(version: string, ir: IR): Promise<ApplyResult> {
+    if (this.#closed) throw new Error('data plane is closed');
+    const previous = this.live;
+    const next = buildLiveConfig(version, compile(ir), this.pools, previous);
+    const opened: BindListener[] = [];
+    const results = await Promise.all(ir.binds.map(async (bind) => {
+      if (this.#binds.has(bind.name)) return { name: bind.name };
+      const error = await this.#open(bind, next, opened);
+      return error === undefined ? { name: bind.name } : { name: bind.name, error };
+    }));
+    // The swap: every request that starts from here on uses `next`.
+    this.live = next;
+    for (const listener of opened) listener.pinned = undefined;
+    const wanted = new Set(ir.binds.map((b) => b.name));
+    for (const [name, listener] of this.#binds) {
+      if (wanted.has(name)) continue;
+      this.#binds.delete(name);
+      this.#track(listener.drain(previous, this.limits.drainTimeoutMs));
+    }
+    this.pools.release(next.endpointKeys);
+    return { version, binds: results };
+  }
+
+  async #open(bind: IRBind, next: LiveConfig, opened: BindListener[]): Promise<string | undefined> {
+    const listener = new BindListener(this, bind.name, this.limits);
+    // Until the swap, a new bind serves the incoming config (the live one does not know it).
+    listener.pinned = next;
+    try {
+      await listener.listen(bind.address, bind.port, this.#reusePort);
+    } catch (err) {
+      return `${(err as NodeJS.ErrnoException).code ?? 'ERROR'}: ${(err as Error).message}`;
+    }
+    this.#binds.set(bind.name, listener);
+    opened.push(listener);
+    return undefined;
+  }
+
+  #track(drained: Promise<void>): void {
+    this.#draining.add(drained);
+    void drained.then(() => this.#draining.delete(drained));
+  }
+
+  /**
+   * Drains every bind (in-flight requests finish, keep-alive answers say `Connection: close`,
+   * connections still busy after `graceMs` are cut), then closes the upstream pools.
+   */
+  async close(graceMs: number = this.limits.drainTimeoutMs): Promise<void> {
+    await this.#queue;
+    this.#closed = true;
+    for (const [name, listener] of this.#binds) {
+      this.#binds.delete(name);
+      this.#track(listener.drain(this.live, graceMs));
+    }
+    await Promise.all(this.#draining);
+    await Promise.all(this.pools.release(new Set()));
+  }
+}

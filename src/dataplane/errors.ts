@@ -1,0 +1,56 @@
+// Stable proxy error codes, published on a diagnostics channel instead of being logged.
+import { channel } from 'node:diagnostics_channel';
+import type { ServerResponse } from 'node:http';
+
+export const PRX_ERR_NO_ROUTE = 'PRX_ERR_NO_ROUTE';
+export const PRX_ERR_NO_ENDPOINTS = 'PRX_ERR_NO_ENDPOINTS';
+export const PRX_ERR_INVALID_BACKEND = 'PRX_ERR_INVALID_BACKEND';
+export const PRX_ERR_UPSTREAM_CONNECT = 'PRX_ERR_UPSTREAM_CONNECT';
+export const PRX_ERR_UPSTREAM_TIMEOUT = 'PRX_ERR_UPSTREAM_TIMEOUT';
+export const PRX_ERR_UPSTREAM_RESET = 'PRX_ERR_UPSTREAM_RESET';
+export const PRX_ERR_REQUEST_TOO_LARGE = 'PRX_ERR_REQUEST_TOO_LARGE';
+
+export type ProxyErrorCode =
+  | typeof PRX_ERR_NO_ROUTE | typeof PRX_ERR_NO_ENDPOINTS | typeof PRX_ERR_INVALID_BACKEND
+  | typeof PRX_ERR_UPSTREAM_CONNECT | typeof PRX_ERR_UPSTREAM_TIMEOUT | typeof PRX_ERR_UPSTREAM_RESET
+  | typeof PRX_ERR_REQUEST_TOO_LARGE;
+
+/** Message on `waygate:proxy:error`. */
+export interface ProxyErrorEvent {
+  readonly code: ProxyErrorCode;
+  /** Status answered to the client, or 0 when the response had already started and was cut. */
+  readonly status: number;
+  readonly bind: string;
+  readonly route: string | undefined;
+  readonly endpoint: string | undefined;
+  readonly message: string;
+}
+
+export const PROXY_ERROR_CHANNEL = 'waygate:proxy:error';
+export const proxyErrorChannel = channel(PROXY_ERROR_CHANNEL);
+
+export function publishProxyError(
+  code: ProxyErrorCode, status: number, bind: string, route: string | undefined, endpoint: string | undefined, message: string,
+): void {
+  if (!proxyErrorChannel.hasSubscribers) return;
+  const event: ProxyErrorEvent = { code, status, bind, route, endpoint, message };
+  proxyErrorChannel.publish(event);
+}
+
+const BODIES = new Map<number, string>([
+  [404, 'no route\n'], [413, 'request body too large\n'], [500, 'invalid backend\n'],
+  [502, 'upstream connect error or reset\n'], [503, 'no healthy upstream\n'], [504, 'upstream timeout\n'],
+]);
+
+/** A short plain-text error (or DirectResponse) answer. */
+export function sendStatus(res: ServerResponse, status: number, close: boolean): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = BODIES.get(status) ?? '';
+  const headers = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body))];
+  if (close) headers.push('connection', 'close');
+  res.writeHead(status, headers);
+  res.end(body);
+}

@@ -1,0 +1,10 @@
+// dataplane: binds, proxy, upstream pools. May import compiler, ir, util, node:* and undici.
+export { DataPlane } from './data-plane.ts';
+export type { ApplyResult, DataPlaneOptions } from './data-plane.ts';
+export { DEFAULT_LIMITS } from './limits.ts';
+export type { ProxyLimits } from './limits.ts';
+export {
+  PROXY_ERROR_CHANNEL, PRX_ERR_NO_ROUTE, PRX_ERR_NO_ENDPOINTS, PRX_ERR_INVALID_BACKEND,
+  PRX_ERR_UPSTREAM_CONNECT, PRX_ERR_UPSTREAM_TIMEOUT, PRX_ERR_UPSTREAM_RESET, PRX_ERR_REQUEST_TOO_LARGE,
+} from './errors.ts';
+export type { ProxyErrorCode, ProxyErrorEvent } from './errors.ts';

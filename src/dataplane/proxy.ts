@@ -1,0 +1,69 @@
+// The hot path: the request entry point of every bind; changes here are measured (bench/).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { normalizeHost, selectRoute } from '../compiler/index.ts';
+import { pickChoice, pickEndpoint } from './balancer.ts';
+import {
+  PRX_ERR_INVALID_BACKEND, PRX_ERR_NO_ENDPOINTS, PRX_ERR_NO_ROUTE, PRX_ERR_REQUEST_TOO_LARGE,
+  publishProxyError, sendStatus,
+} from './errors.ts';
+import { Exchange } from './exchange.ts';
+import { upstreamRequestHeaders } from './headers.ts';
+import type { LiveConfig } from './live-config.ts';
+import type { ProxyLimits } from './limits.ts';
+import type { UpstreamPools } from './upstream-pools.ts';
+
+/** What the proxy reads from the data plane for each request. */
+export interface ProxyContext {
+  /** The one reference swapped by apply(). */
+  readonly live: LiveConfig | undefined;
+  readonly pools: UpstreamPools;
+  readonly limits: ProxyLimits;
+}
+
+/** The bind a request arrived on. */
+export interface BindRef {
+  readonly name: string;
+  /**
+   * A config this bind is pinned to instead of the live one: the incoming config while a new
+   * bind opens (before the swap), the last config that had it while a removed bind drains.
+   */
+  readonly pinned: LiveConfig | undefined;
+  /** Draining: answers carry `Connection: close`. */
+  readonly draining: boolean;
+}
+
+export function handleRequest(ctx: ProxyContext, bind: BindRef, req: IncomingMessage, res: ServerResponse): void {
+  // Capture the config once: the whole request runs on it even if a newer one goes live.
+  const draining = bind.draining;
+  const live = bind.pinned ?? ctx.live;
+  const ex = new Exchange(req, res, bind.name, draining);
+  const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', ex);
+  const table = live?.compiled.binds.get(bind.name);
+  if (table === undefined) return reject(ex, PRX_ERR_NO_ROUTE, 404, 'bind not configured');
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const method = req.method ?? 'GET';
+  const route = selectRoute(table, normalizeHost(ex.host), method, q < 0 ? url : url.slice(0, q), req.rawHeaders, q < 0 ? '' : url.slice(q + 1));
+  if (route === undefined) return reject(ex, PRX_ERR_NO_ROUTE, 404, 'no route');
+  const state = live!.routes[route.id];
+  ex.routeName = route.name;
+  if (state.directStatus !== 0) return void sendStatus(res, state.directStatus, draining);
+  const choice = pickChoice(state.choices, state.totalWeight);
+  const backend = choice.backend;
+  if (backend === undefined) return reject(ex, PRX_ERR_INVALID_BACKEND, choice.status, 'invalid backend');
+  const endpoint = pickEndpoint(backend);
+  if (endpoint === undefined) return reject(ex, PRX_ERR_NO_ENDPOINTS, 503, `no endpoints for ${backend.name}`);
+  const limit = ctx.limits.maxRequestBodyBytes;
+  if (ex.contentLength > limit) return reject(ex, PRX_ERR_REQUEST_TOO_LARGE, 413, 'request body too large');
+  ex.bodyLimit = limit;
+  const hasBody = ex.chunked || ex.contentLength > 0;
+  const options: Dispatcher.DispatchOptions = { path: url, method, headers, body: hasBody ? req : null };
+  ex.forward(ctx.pools, backend, endpoint, options, state.timeoutMs);
+}
+
+function reject(ex: Exchange, code: Parameters<typeof publishProxyError>[0], status: number, message: string): void {
+  publishProxyError(code, status, ex.bindName, ex.routeName || undefined, undefined, message);
+  // An unread request body cannot be skipped safely on a kept-alive connection when large.
+  sendStatus(ex.res, status, ex.close || ex.chunked || ex.contentLength > 0);
+}

@@ -1,0 +1,70 @@
+// One undici Pool per endpoint `address:port`, shared by every config version that uses it.
+// A pool is closed gracefully (in-flight requests finish) once the live config stops using it.
+import { Pool } from 'undici';
+import type { ProxyLimits } from './limits.ts';
+
+export class UpstreamPools {
+  readonly #pools = new Map<string, Pool>();
+  readonly #limits: ProxyLimits;
+
+  constructor(limits: ProxyLimits) {
+    this.#limits = limits;
+  }
+
+  /** The shared pool for an endpoint, created on first use. */
+  acquire(address: string, port: number): Pool {
+    const key = endpointKey(address, port);
+    let pool = this.#pools.get(key);
+    if (pool === undefined || pool.closed || pool.destroyed) {
+      pool = this.#create(address, port);
+      this.#pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /**
+   * A one-off pool for a request that runs on an older config whose pool was already closed
+   * (a retry or a draining bind); it closes itself once that request is done.
+   */
+  transient(key: string): Pool {
+    const pool = this.#pools.get(key);
+    if (pool !== undefined && !pool.closed && !pool.destroyed) return pool;
+    const colon = key.lastIndexOf(':');
+    const host = key.slice(0, colon);
+    const fresh = this.#create(host.startsWith('[') ? host.slice(1, -1) : host, Number(key.slice(colon + 1)));
+    queueMicrotask(() => void fresh.close());
+    return fresh;
+  }
+
+  /** Closes gracefully every pool whose key is not in `keep`. */
+  release(keep: ReadonlySet<string>): Promise<void>[] {
+    const closing: Promise<void>[] = [];
+    for (const [key, pool] of this.#pools) {
+      if (keep.has(key)) continue;
+      this.#pools.delete(key);
+      closing.push(pool.close().catch(() => undefined));
+    }
+    return closing;
+  }
+
+  keys(): string[] {
+    return [...this.#pools.keys()].sort();
+  }
+
+  #create(address: string, port: number): Pool {
+    const limits = this.#limits;
+    const host = address.includes(':') ? `[${address}]` : address;
+    return new Pool(`http://${host}:${port}`, {
+      connections: null,
+      pipelining: 1,
+      keepAliveTimeout: limits.upstreamKeepAliveTimeoutMs,
+      headersTimeout: limits.upstreamHeadersTimeoutMs,
+      bodyTimeout: limits.upstreamBodyIdleTimeoutMs,
+      connect: { timeout: limits.upstreamConnectTimeoutMs, noDelay: true },
+    });
+  }
+}
+
+export function endpointKey(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
