@@ -1,7 +1,28 @@
+// The translator: snapshot → { ir, statuses }, as an ordered list of processors. Pure: no
+// I/O, no clock, no randomness; equal snapshots give equal output.
 import type { Snapshot } from '../api/index.ts';
+import { planBinds } from './binds.ts';
+import { buildContext } from './context.ts';
+import { gatewayStatus, processGateways } from './gateway.ts';
+import { processGatewayClasses } from './gatewayclass.ts';
+import { processHttpRoutes } from './httproute.ts';
+import { buildIR } from './ir-builder.ts';
+import { sortStatuses } from './status.ts';
 import type { TranslateOptions, TranslateResult } from './types.ts';
+import { list } from './fields.ts';
 
-// Placeholder until the processors land: no listeners, no statuses.
-export function translate(_snapshot: Snapshot, _options: TranslateOptions): TranslateResult {
-  return { ir: { binds: [], backends: [] }, statuses: [] };
+export function translate(snapshot: Snapshot, options: TranslateOptions): TranslateResult {
+  const ctx = buildContext(snapshot, options);
+  // 1. GatewayClasses: which classes are Waygate's.
+  const classes = processGatewayClasses(list(snapshot.gatewayClasses), options.controllerName);
+  // 2. Gateways of those classes: addresses, listeners, conflicts within each Gateway.
+  const gateways = processGateways(ctx, list(snapshot.gateways), classes.accepted);
+  // 3. Sockets: listeners of all Gateways by address:port; conflicts across Gateways.
+  const binds = planBinds(gateways);
+  // 4. HTTPRoutes: attachment to listeners, rules, backendRefs, route status.
+  const routes = processHttpRoutes(ctx, list(snapshot.httpRoutes), gateways);
+  // 5. The IR, and Gateway status (which needs the attached route counts).
+  const ir = buildIR(ctx, binds, routes.backends);
+  const statuses = sortStatuses([...classes.statuses, ...gateways.map(gatewayStatus), ...routes.statuses]);
+  return { ir, statuses };
 }

@@ -1,0 +1,77 @@
+// HTTPBackendRef resolution (kind, ReferenceGrant, Service and port) and the rule action it
+// yields: weighted choices, 500 for the share of invalid refs, DirectResponse when nothing
+// can be forwarded.
+import { GATEWAY_API_GROUP, type HTTPBackendRef, type HTTPRoute } from '../api/index.ts';
+import { serviceBackendName, type IRAction, type IRWeightedBackend } from '../ir/index.ts';
+import { RouteReason, type Problem } from './conditions.ts';
+import { keyOf, namespaceOf, type TranslationContext } from './context.ts';
+import { isReferenceGranted } from './reference-grants.ts';
+import { list } from './fields.ts';
+
+/** The Service port behind an IRBackend name. */
+export interface ServicePortRef {
+  readonly namespace: string;
+  readonly name: string;
+  readonly port: number;
+}
+
+export interface ResolvedBackendRef {
+  readonly weight: number;
+  readonly backend?: ServicePortRef & { readonly irName: string };
+  readonly problem?: Problem;
+}
+
+/** Status for the share of traffic that would have gone to an invalid backendRef. */
+const INVALID_BACKEND_STATUS = 500;
+
+export function resolveBackendRef(ctx: TranslationContext, route: HTTPRoute, ref: HTTPBackendRef, field: string): ResolvedBackendRef {
+  const weight = ref?.weight ?? 1;
+  const problem = backendRefProblem(ctx, route, ref, field);
+  if (problem) return { weight, problem };
+  const namespace = ref.namespace ?? namespaceOf(route);
+  const port = ref.port as number;
+  return { weight, backend: { namespace, name: ref.name, port, irName: serviceBackendName(namespace, ref.name, port) } };
+}
+
+function backendRefProblem(ctx: TranslationContext, route: HTTPRoute, ref: HTTPBackendRef, field: string): Problem | undefined {
+  const group = ref?.group ?? '';
+  const kind = ref?.kind ?? 'Service';
+  if (group !== '' || kind !== 'Service') {
+    return { reason: RouteReason.InvalidKind, message: `${field}: ${group || 'core'}/${kind} is not a supported backend kind; only Service is` };
+  }
+  if (typeof ref.name !== 'string' || ref.name === '') return { reason: RouteReason.BackendNotFound, message: `${field}.name is required` };
+  const routeNs = namespaceOf(route);
+  const namespace = ref.namespace ?? routeNs;
+  const granted = isReferenceGranted(ctx, {
+    fromGroup: GATEWAY_API_GROUP, fromKind: 'HTTPRoute', fromNamespace: routeNs,
+    toGroup: '', toKind: 'Service', toNamespace: namespace, toName: ref.name,
+  });
+  if (!granted) return { reason: RouteReason.RefNotPermitted, message: `${field}: Service ${namespace}/${ref.name} is in another namespace and no ReferenceGrant there allows the reference` };
+  return servicePortProblem(ctx, namespace, ref, field);
+}
+
+function servicePortProblem(ctx: TranslationContext, namespace: string, ref: HTTPBackendRef, field: string): Problem | undefined {
+  const service = ctx.services.get(keyOf(namespace, ref.name));
+  if (!service) return { reason: RouteReason.BackendNotFound, message: `${field}: Service ${namespace}/${ref.name} not found` };
+  if (service.spec?.type === 'ExternalName') {
+    return { reason: RouteReason.InvalidKind, message: `${field}: Service ${namespace}/${ref.name} is of type ExternalName, which is not supported` };
+  }
+  if (!Number.isInteger(ref.port)) return { reason: RouteReason.BackendNotFound, message: `${field}.port is required for a Service` };
+  if (!list(service.spec?.ports).some((p) => p?.port === ref.port)) {
+    return { reason: RouteReason.BackendNotFound, message: `${field}: Service ${namespace}/${ref.name} has no port ${ref.port}` };
+  }
+  return undefined;
+}
+
+/**
+ * The action of a rule from its resolved backendRefs (HTTPRouteRule.backendRefs): choices of
+ * weight 0 are left out; an invalid ref keeps its share as a 500. When nothing is left to
+ * forward (no backendRefs, every ref invalid, or every weight 0) every request gets a 500.
+ */
+export function buildRuleAction(refs: readonly ResolvedBackendRef[]): IRAction {
+  const choices: IRWeightedBackend[] = refs
+    .filter((r) => Number.isInteger(r.weight) && r.weight > 0)
+    .map((r) => (r.backend ? { weight: r.weight, backend: r.backend.irName } : { weight: r.weight, status: INVALID_BACKEND_STATUS }));
+  if (!choices.some((c) => c.backend !== undefined)) return { type: 'DirectResponse', status: INVALID_BACKEND_STATUS };
+  return { type: 'Forward', backends: choices };
+}

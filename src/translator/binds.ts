@@ -1,0 +1,57 @@
+// Sockets: every programmable listener binds on each of its Gateway's addresses. Listeners of
+// different Gateways on the same address:port share one bind (isolated by hostname); when two
+// of them claim the same hostname there, the older Gateway keeps it and the other listener is
+// Conflicted (HostnameConflict) and not programmed.
+import { bindName } from '../ir/index.ts';
+import { ListenerReason } from './conditions.ts';
+import { isListenerProgrammable, type GatewayState, type ListenerState } from './model.ts';
+import { compareAge } from './precedence.ts';
+
+export interface BindPlan {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  /** Hostname (`''` for none) to the listener that holds it on this socket. */
+  readonly listeners: Map<string, ListenerState>;
+}
+
+export function planBinds(gateways: readonly GatewayState[]): Map<string, BindPlan> {
+  const binds = new Map<string, BindPlan>();
+  const byAge = [...gateways].sort((a, b) => compareAge(a.gateway, b.gateway));
+  for (const gateway of byAge) {
+    for (const listener of gateway.listeners) {
+      if (!isListenerProgrammable(listener)) continue;
+      const clash = findClash(binds, gateway, listener);
+      if (clash) {
+        listener.conflict = {
+          reason: ListenerReason.HostnameConflict,
+          message: `hostname ${listener.hostname ?? '(none)'} on ${clash.bind} is already used by listener ${clash.other.name} of the older Gateway ${clash.other.gateway.namespace}/${clash.other.gateway.name}`,
+        };
+        continue;
+      }
+      for (const ip of gateway.ips) bindFor(binds, ip, listener.spec.port).listeners.set(listener.hostname ?? '', listener);
+    }
+  }
+  return binds;
+}
+
+function findClash(
+  binds: ReadonlyMap<string, BindPlan>, gateway: GatewayState, listener: ListenerState,
+): { bind: string; other: ListenerState } | undefined {
+  for (const ip of gateway.ips) {
+    const name = bindName(ip, listener.spec.port);
+    const other = binds.get(name)?.listeners.get(listener.hostname ?? '');
+    if (other && other.gateway !== gateway) return { bind: name, other };
+  }
+  return undefined;
+}
+
+function bindFor(binds: Map<string, BindPlan>, address: string, port: number): BindPlan {
+  const name = bindName(address, port);
+  let bind = binds.get(name);
+  if (!bind) {
+    bind = { name, address, port, listeners: new Map() };
+    binds.set(name, bind);
+  }
+  return bind;
+}

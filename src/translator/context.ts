@@ -1,0 +1,63 @@
+// Indexes over the snapshot that every processor shares; built once per translation.
+import type {
+  EndpointSlice, KubeObject, Namespace, ReferenceGrant, Service, Snapshot,
+} from '../api/index.ts';
+import { SERVICE_NAME_LABEL } from '../api/index.ts';
+import type { TranslateOptions } from './types.ts';
+import { list } from './fields.ts';
+
+export interface TranslationContext {
+  readonly options: TranslateOptions;
+  readonly namespaces: ReadonlyMap<string, Namespace>;
+  readonly services: ReadonlyMap<string, Service>;
+  /** EndpointSlices by `<namespace>/<service name>`. */
+  readonly endpointSlices: ReadonlyMap<string, readonly EndpointSlice[]>;
+  /** ReferenceGrants by namespace. */
+  readonly referenceGrants: ReadonlyMap<string, readonly ReferenceGrant[]>;
+}
+
+export function namespaceOf(obj: KubeObject): string {
+  return obj.metadata?.namespace ?? 'default';
+}
+
+export function keyOf(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+export function buildContext(snapshot: Snapshot, options: TranslateOptions): TranslationContext {
+  const namespaces = new Map<string, Namespace>();
+  for (const ns of list(snapshot.namespaces)) if (ns.metadata?.name) namespaces.set(ns.metadata.name, ns);
+  const services = new Map<string, Service>();
+  for (const svc of list(snapshot.services)) {
+    if (svc.metadata?.name) services.set(keyOf(namespaceOf(svc), svc.metadata.name), svc);
+  }
+  return {
+    options,
+    namespaces,
+    services,
+    endpointSlices: groupBy(list(snapshot.endpointSlices), sliceServiceKey),
+    referenceGrants: groupBy(list(snapshot.referenceGrants), (g) => namespaceOf(g)),
+  };
+}
+
+function sliceServiceKey(slice: EndpointSlice): string | undefined {
+  const service = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+  return service ? keyOf(namespaceOf(slice), service) : undefined;
+}
+
+function groupBy<T>(items: readonly T[], keyFn: (item: T) => string | undefined): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyFn(item);
+    if (key === undefined) continue;
+    const list = out.get(key);
+    if (list) list.push(item);
+    else out.set(key, [item]);
+  }
+  return out;
+}
+
+/** The labels of a namespace, including the `kubernetes.io/metadata.name` label Kubernetes sets on every namespace. */
+export function namespaceLabels(ctx: TranslationContext, name: string): Readonly<Record<string, string>> {
+  return { ...(ctx.namespaces.get(name)?.metadata?.labels ?? {}), 'kubernetes.io/metadata.name': name };
+}

@@ -1,0 +1,100 @@
+// Gateway: which Gateways are Waygate's, their validation and addresses, and their status.
+import type { Condition, Gateway } from '../api/index.ts';
+import { resolveGatewayAddresses } from './addresses.ts';
+import {
+  ConditionType, GatewayReason, ListenerReason, condition, conditionFrom, type Problem,
+} from './conditions.ts';
+import { namespaceOf, type TranslationContext } from './context.ts';
+import { buildListenerStates } from './listeners.ts';
+import { isListenerProgrammable, type GatewayState, type ListenerState } from './model.ts';
+import type { ObjectStatus } from './types.ts';
+
+/** Gateways whose class Waygate accepted; the others (and missing classes) are ignored. */
+export function processGateways(
+  ctx: TranslationContext, gateways: readonly Gateway[], acceptedClasses: ReadonlySet<string>,
+): GatewayState[] {
+  return gateways
+    .filter((gw) => gw.metadata?.name && acceptedClasses.has(gw.spec?.gatewayClassName))
+    .map((gw) => buildGatewayState(ctx, gw));
+}
+
+function buildGatewayState(ctx: TranslationContext, gateway: Gateway): GatewayState {
+  const listeners = Array.isArray(gateway.spec?.listeners) ? gateway.spec.listeners : [];
+  const addresses = resolveGatewayAddresses(gateway, ctx.options.listenAddress);
+  const state: { -readonly [K in keyof GatewayState]: GatewayState[K] } = {
+    gateway,
+    namespace: namespaceOf(gateway),
+    name: gateway.metadata.name,
+    generation: gateway.metadata.generation,
+    rejected: listeners.length === 0
+      ? { reason: GatewayReason.Invalid, message: 'spec.listeners is required and must have at least one listener' }
+      : addresses.unsupported,
+    unusable: addresses.unusable,
+    ips: addresses.ips,
+    listeners: [],
+  };
+  state.listeners = buildListenerStates(state, listeners);
+  return state;
+}
+
+export function gatewayStatus(state: GatewayState): ObjectStatus {
+  const programmed = state.listeners.some(isListenerProgrammable);
+  const status = {
+    ...(programmed ? { addresses: state.ips.map((value) => ({ type: 'IPAddress', value })) } : {}),
+    conditions: [gatewayAcceptedCondition(state), gatewayProgrammedCondition(state, programmed)],
+    listeners: state.listeners.map(listenerStatus),
+  };
+  return {
+    apiVersion: state.gateway.apiVersion,
+    kind: 'Gateway',
+    metadata: { namespace: state.namespace, name: state.name, generation: state.generation },
+    status,
+  };
+}
+
+function gatewayAcceptedCondition(state: GatewayState): Condition {
+  const g = state.generation;
+  if (state.rejected) return condition(ConditionType.Accepted, 'False', state.rejected.reason, state.rejected.message, g);
+  const invalid = state.listeners.filter((l) => l.rejected || l.conflict || l.unresolved).map((l) => l.name);
+  if (invalid.length === 0) return condition(ConditionType.Accepted, 'True', GatewayReason.Accepted, 'The Gateway is accepted', g);
+  const valid = state.listeners.filter((l) => !l.rejected && !l.conflict && l.supportedKinds.length > 0).map((l) => l.name);
+  const message = `Invalid or conflicted listeners: ${invalid.join(', ')}; accepted listeners: ${valid.join(', ') || '(none)'}`;
+  return condition(ConditionType.Accepted, valid.length > 0 ? 'True' : 'False', GatewayReason.ListenersNotValid, message, g);
+}
+
+function gatewayProgrammedCondition(state: GatewayState, programmed: boolean): Condition {
+  const g = state.generation;
+  let problem: Problem | undefined = state.unusable;
+  if (state.rejected) problem = { reason: GatewayReason.Invalid, message: 'The Gateway is not accepted' };
+  else if (!problem && !programmed) problem = { reason: GatewayReason.Invalid, message: 'The Gateway has no valid listener to program' };
+  return conditionFrom(ConditionType.Programmed, problem, GatewayReason.Programmed, 'The Gateway is programmed', g);
+}
+
+function listenerStatus(listener: ListenerState): object {
+  const g = listener.gateway.generation;
+  const accepted = listener.rejected ?? listener.conflict;
+  return {
+    name: listener.name,
+    supportedKinds: listener.supportedKinds,
+    attachedRoutes: listener.attachedRoutes.size,
+    conditions: [
+      conditionFrom(ConditionType.Accepted, accepted, ListenerReason.Accepted, 'The listener is accepted', g),
+      listener.conflict
+        ? condition(ConditionType.Conflicted, 'True', listener.conflict.reason, listener.conflict.message, g)
+        : condition(ConditionType.Conflicted, 'False', ListenerReason.NoConflicts, 'No conflicts', g),
+      conditionFrom(ConditionType.ResolvedRefs, listener.unresolved, ListenerReason.ResolvedRefs, 'All references are resolved', g),
+      conditionFrom(ConditionType.Programmed, listenerNotProgrammed(listener), ListenerReason.Programmed, 'The listener is programmed', g),
+    ],
+  };
+}
+
+function listenerNotProgrammed(listener: ListenerState): Problem | undefined {
+  if (isListenerProgrammable(listener)) return undefined;
+  const gw = listener.gateway;
+  const why = gw.rejected ? 'the Gateway is not accepted'
+    : gw.unusable ? 'the Gateway addresses are not usable'
+      : listener.rejected ? 'the listener is not accepted'
+        : listener.conflict ? 'the listener is conflicted'
+          : 'the listener supports no route kind';
+  return { reason: ListenerReason.Invalid, message: `Not programmed: ${why}` };
+}

@@ -1,0 +1,60 @@
+// The translator's working state: what the processors learn about Gateways and listeners
+// and hand to the next processor. Internal to the translator.
+import type { Gateway, HTTPRoute, Listener, RouteGroupKind } from '../api/index.ts';
+import type { IRRoute } from '../ir/index.ts';
+import type { Problem } from './conditions.ts';
+
+export interface GatewayState {
+  readonly gateway: Gateway;
+  readonly namespace: string;
+  readonly name: string;
+  readonly generation: number | undefined;
+  /** Accepted=False for the whole Gateway (malformed spec or unsupported address). */
+  readonly rejected?: Problem;
+  /** Accepted but cannot be programmed (unusable address). */
+  readonly unusable?: Problem;
+  /** Addresses the listeners bind on. */
+  readonly ips: readonly string[];
+  readonly listeners: readonly ListenerState[];
+}
+
+/** Where a conflict puts a listener: it stays in status but is never programmed. */
+export interface ListenerConflict {
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface ListenerState {
+  readonly gateway: GatewayState;
+  readonly spec: Listener;
+  /** Listener name, or `listeners[<i>]` when the name is missing. */
+  readonly name: string;
+  readonly irName: string;
+  readonly hostname: string | undefined;
+  readonly supportedKinds: readonly RouteGroupKind[];
+  /** Accepted=False (unsupported protocol, bad port, malformed fields). */
+  readonly rejected?: Problem;
+  /** ResolvedRefs=False (e.g. InvalidRouteKinds). */
+  readonly unresolved?: Problem;
+  conflict?: ListenerConflict;
+  /** Routes attached per spec (keys), counted in attachedRoutes when the route is Accepted. */
+  readonly attachedRoutes: Set<string>;
+  /** Per-hostname route entries attached to this listener, for the IR. */
+  readonly routes: AttachedRoute[];
+}
+
+/** One IR route of an attached HTTPRoute, with what precedence needs to order it. */
+export interface AttachedRoute {
+  /** The hostname (after intersection with the listener's) this route serves; `*` for any. */
+  readonly hostname: string;
+  readonly route: HTTPRoute;
+  readonly ruleIndex: number;
+  readonly matchIndex: number;
+  readonly ir: IRRoute;
+}
+
+/** Whether the listener goes into the IR (and reports Programmed=True). */
+export function isListenerProgrammable(listener: ListenerState): boolean {
+  const gw = listener.gateway;
+  return !gw.rejected && !gw.unusable && !listener.rejected && !listener.conflict && listener.supportedKinds.length > 0;
+}
