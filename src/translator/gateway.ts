@@ -55,9 +55,10 @@ export function gatewayStatus(state: GatewayState): ObjectStatus {
 function gatewayAcceptedCondition(state: GatewayState): Condition {
   const g = state.generation;
   if (state.rejected) return condition(ConditionType.Accepted, 'False', state.rejected.reason, state.rejected.message, g);
-  const invalid = state.listeners.filter((l) => l.rejected || l.conflict || l.unresolved).map((l) => l.name);
+  const usable = (l: ListenerState): boolean => !l.rejected && !l.conflict && l.supportedKinds.length > 0;
+  const invalid = state.listeners.filter((l) => !usable(l)).map((l) => l.name);
   if (invalid.length === 0) return condition(ConditionType.Accepted, 'True', GatewayReason.Accepted, 'The Gateway is accepted', g);
-  const valid = state.listeners.filter((l) => !l.rejected && !l.conflict && l.supportedKinds.length > 0).map((l) => l.name);
+  const valid = state.listeners.filter(usable).map((l) => l.name);
   const message = `Invalid or conflicted listeners: ${invalid.join(', ')}; accepted listeners: ${valid.join(', ') || '(none)'}`;
   return condition(ConditionType.Accepted, valid.length > 0 ? 'True' : 'False', GatewayReason.ListenersNotValid, message, g);
 }

@@ -77,6 +77,8 @@ function regexError(pattern: string): string | undefined {
     new RegExp(pattern);
     return undefined;
   } catch (err) {
-    return (err as Error).message;
+    // V8 messages repeat the pattern ("Invalid regular expression: /(/: Unterminated group"): keep the cause.
+    const message = (err as Error).message;
+    return message.slice(message.lastIndexOf(': ') + 2) || message;
   }
 }
