@@ -73,6 +73,7 @@ function gatewayProgrammedCondition(state: GatewayState, programmed: boolean): C
 
 function listenerStatus(listener: ListenerState): object {
   const g = listener.gateway.generation;
+  // Conflicted listeners "must not be accepted"; Accepted=False then carries the conflict reason.
   const accepted = listener.rejected ?? listener.conflict;
   return {
     name: listener.name,

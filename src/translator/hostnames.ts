@@ -42,10 +42,3 @@ export function intersectHostnames(listenerHostname: string | undefined, routeHo
 function dedupe(values: readonly string[]): string[] {
   return [...new Set(values)];
 }
-
-/** Listener hostname specificity: exact, then wildcards with more labels, then none. Larger wins. */
-export function hostnameSpecificity(hostname: string | undefined): number {
-  if (hostname === undefined || hostname === '*') return 0;
-  const labels = hostname.split('.').length;
-  return isWildcard(hostname) ? labels : 1000 + labels;
-}

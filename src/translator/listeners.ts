@@ -39,6 +39,8 @@ function buildListenerState(gateway: GatewayState, spec: Listener, index: number
   };
 }
 
+// Malformed listener fields have no Accepted reason of their own in the spec; they use
+// "Invalid", the reason the spec gives Programmed for a syntactically invalid listener.
 function validateListener(spec: Listener, field: string, seen: ReadonlySet<string>): Problem | undefined {
   const invalid = (message: string): Problem => ({ reason: ListenerReason.Invalid, message: `${field}${message}` });
   if (typeof spec.name !== 'string' || !LISTENER_NAME_RE.test(spec.name)) return invalid('.name is required and must be a valid section name');

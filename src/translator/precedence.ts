@@ -1,7 +1,7 @@
 // Ordering rules from the spec: object age for conflicts between Gateways and routes, and
 // HTTPRouteRule.matches precedence for the IR route lists.
 import type { KubeObject } from '../api/index.ts';
-import { hostnameSpecificity, isWildcard } from './hostnames.ts';
+import { isWildcard } from './hostnames.ts';
 import type { AttachedRoute } from './model.ts';
 
 /**
@@ -64,9 +64,4 @@ export function compareRoutePrecedence(a: AttachedRoute, b: AttachedRoute): numb
 
 function hostnameLength(hostname: string): number {
   return hostname === '*' ? 0 : hostname.length;
-}
-
-/** Most specific listener hostname first; used where listeners are ordered by hostname. */
-export function compareHostnameSpecificity(a: string | undefined, b: string | undefined): number {
-  return hostnameSpecificity(b) - hostnameSpecificity(a);
 }

@@ -14,6 +14,11 @@ export interface Attachment {
   readonly problem?: Problem;
 }
 
+/**
+ * Attachment depends only on parentRefs, allowedRoutes and hostnames, not on the listener's or
+ * the Gateway's own conditions ("the route's availability is also subject to the Gateway's own
+ * status conditions and listener status"); what is not programmed never reaches the IR.
+ */
 export function attachToGateway(
   ctx: TranslationContext, route: HTTPRoute, ref: ParentReference, gateway: GatewayState, hostnames: readonly string[],
 ): Attachment {
