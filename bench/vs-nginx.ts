@@ -347,8 +347,8 @@ function report(o: Options, way: WrkResult, ngx: WrkResult, churn: { waygate: Ch
     `waygate/nginx req/s: ${ratio.toFixed(2)}× (same worker count, so the same ratio per core)`,
     '',
     `churn: ${o.churnRate} configuration changes/s for ${o.churnSeconds}s under wrk -t${o.threads} -c${o.connections}`,
-    `  waygate: rewrite the HTTPRoute file ${o.edit} (add /churn-<n>/ rule), ${churn.waygate.appliedNote}`,
-    `  nginx:   rewrite nginx.conf (add location /churn-<n>/) + nginx -s reload, ${churn.nginx.appliedNote}`,
+    `  waygate: rewrite the HTTPRoute file ${o.edit === 'rename' ? 'by rename' : 'in place'} (add a /churn-<n>/ rule), ${churn.waygate.appliedNote}`,
+    `  nginx:   rewrite nginx.conf (add a location /churn-<n>/) + nginx -s reload, ${churn.nginx.appliedNote}`,
     '',
     table([
       ['proxy', 'applied/written', 'requests', 'failed', 'non-2xx/3xx', 'sock conn/read/write/timeout', 'statuses'],
