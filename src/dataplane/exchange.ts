@@ -9,6 +9,7 @@ import {
   publishProxyError, sendStatus, type ProxyErrorCode,
 } from './errors.ts';
 import { downstreamResponseHeaders, type RequestHead } from './headers.ts';
+import type { BindRef } from './proxy.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
 const kExchange = Symbol('waygate.exchange');
@@ -23,9 +24,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
 
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly bindName: string;
-  /** Answer with `Connection: close` (the bind is draining). */
-  readonly close: boolean;
+  /** The bind the request arrived on; its responses say `Connection: close` once it drains. */
+  readonly bind: BindRef;
   routeName = '';
   backend: BackendState | undefined = undefined;
   endpoint: EndpointState | undefined = undefined;
@@ -41,11 +41,10 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   bodyBytes = 0;
   timer: NodeJS.Timeout | undefined = undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, bindName: string, close: boolean) {
+  constructor(req: IncomingMessage, res: ServerResponse, bind: BindRef) {
     this.req = req;
     this.res = res;
-    this.bindName = bindName;
-    this.close = close;
+    this.bind = bind;
   }
 
   /** Sends the request to the backend's next endpoint. */
@@ -57,10 +56,6 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     (this.res as Tagged)[kExchange] = this;
     this.res.on('close', onClientClose);
     if (timeoutMs > 0) this.timer = setTimeout(onRouteTimeout, timeoutMs, this);
-    if (this.chunked && this.bodyLimit > 0) {
-      (this.req as Tagged)[kExchange] = this;
-      this.req.on('data', onRequestData);
-    }
     this.dispatch(endpoint);
   }
 
@@ -81,10 +76,16 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     this.controller = controller;
   }
 
+  /** Counts a streamed (chunked) request body; a declared Content-Length was checked up front. */
+  onBodySent(chunk: Buffer | string): void {
+    this.bodyBytes += chunk.length;
+    if (this.bodyBytes > this.bodyLimit && !this.done) this.fail(PRX_ERR_REQUEST_TOO_LARGE, 413, 'request body too large');
+  }
+
   onResponseStart(controller: DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (this.done) return;
     this.started = true;
-    this.res.writeHead(statusCode, downstreamResponseHeaders(headers, this.close));
+    this.res.writeHead(statusCode, downstreamResponseHeaders(headers, this.bind.draining));
   }
 
   onResponseData(controller: DispatchController, chunk: Buffer): void {
@@ -132,9 +133,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     this.settle();
     this.controller?.abort(new Error(message));
     const sent = this.started || this.res.headersSent;
-    publishProxyError(code, sent ? 0 : status, this.bindName, this.routeName, this.endpoint?.key, message);
+    publishProxyError(code, sent ? 0 : status, this.bind.name, this.routeName, this.endpoint?.key, message);
     if (sent) this.res.destroy();
-    else sendStatus(this.res, status, this.close || this.options?.body != null);
+    else sendStatus(this.res, status, this.bind.draining || this.options?.body != null);
   }
 
   settle(): void {
@@ -164,9 +165,3 @@ function onRouteTimeout(ex: Exchange): void {
   ex.fail(PRX_ERR_UPSTREAM_TIMEOUT, 504, 'route timeout');
 }
 
-function onRequestData(this: IncomingMessage, chunk: Buffer): void {
-  const ex = (this as Tagged)[kExchange];
-  if (ex === undefined || ex.done) return;
-  ex.bodyBytes += chunk.length;
-  if (ex.bodyBytes > ex.bodyLimit) ex.fail(PRX_ERR_REQUEST_TOO_LARGE, 413, 'request body too large');
-}

@@ -35,9 +35,8 @@ export interface BindRef {
 
 export function handleRequest(ctx: ProxyContext, bind: BindRef, req: IncomingMessage, res: ServerResponse): void {
   // Capture the config once: the whole request runs on it even if a newer one goes live.
-  const draining = bind.draining;
   const live = bind.pinned ?? ctx.live;
-  const ex = new Exchange(req, res, bind.name, draining);
+  const ex = new Exchange(req, res, bind);
   const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', ex);
   const table = live?.compiled.binds.get(bind.name);
   if (table === undefined) return reject(ex, PRX_ERR_NO_ROUTE, 404, 'bind not configured');
@@ -48,7 +47,7 @@ export function handleRequest(ctx: ProxyContext, bind: BindRef, req: IncomingMes
   if (route === undefined) return reject(ex, PRX_ERR_NO_ROUTE, 404, 'no route');
   const state = live!.routes[route.id];
   ex.routeName = route.name;
-  if (state.directStatus !== 0) return void sendStatus(res, state.directStatus, draining);
+  if (state.directStatus !== 0) return void sendStatus(res, state.directStatus, bind.draining);
   const choice = pickChoice(state.choices, state.totalWeight);
   const backend = choice.backend;
   if (backend === undefined) return reject(ex, PRX_ERR_INVALID_BACKEND, choice.status, 'invalid backend');
@@ -63,7 +62,7 @@ export function handleRequest(ctx: ProxyContext, bind: BindRef, req: IncomingMes
 }
 
 function reject(ex: Exchange, code: Parameters<typeof publishProxyError>[0], status: number, message: string): void {
-  publishProxyError(code, status, ex.bindName, ex.routeName || undefined, undefined, message);
+  publishProxyError(code, status, ex.bind.name, ex.routeName || undefined, undefined, message);
   // An unread request body cannot be skipped safely on a kept-alive connection when large.
-  sendStatus(ex.res, status, ex.close || ex.chunked || ex.contentLength > 0);
+  sendStatus(ex.res, status, ex.bind.draining || ex.chunked || ex.contentLength > 0);
 }
