@@ -105,6 +105,8 @@ export function downstreamResponseHeaders(headers: Record<string, string | strin
 
 /** Drops the headers a Connection header names (other than close/keep-alive). */
 function removeConnectionTokens(headers: string[], connection: string): string[] {
+  // The usual values name no header: skip the parse.
+  if ((connection.length === 10 && eqLower(connection, 'keep-alive')) || (connection.length === 5 && eqLower(connection, 'close'))) return headers;
   const named = new Set<string>();
   for (const token of connection.split(',')) {
     const t = token.trim().toLowerCase();
