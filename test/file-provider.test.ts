@@ -110,6 +110,54 @@ test('quick successive writes: the last write is the one served', async () => {
   });
 });
 
+test('a file caught between truncation and write is never served half-written', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'churn.yaml');
+    const text = (i: number) => Array.from({ length: 3 + (i % 4) }, (_, k) => svc(`s${k}-${i}`)).join('---\n');
+    await writeFile(file, text(0));
+    const store = new Store();
+    const provider = new FileProvider({ paths: [dir], store, logger: silentLogger() });
+    await provider.start();
+    let halfWritten = 0;
+    const off = store.onChange(() => {
+      if (store.snapshot().services.length < 3) halfWritten++;
+    });
+    try {
+      for (let i = 1; i <= 150; i++) {
+        await writeFile(file, text(i));
+        await new Promise((r) => setTimeout(r, 3 + (i % 25)));
+      }
+      await nextSnapshot(store, (s) => s.services.some((x) => x.metadata.name === 's0-150'));
+      assert.equal(halfWritten, 0, 'no snapshot ever had fewer objects than any version of the file');
+    } finally {
+      off();
+      await provider.stop();
+    }
+  });
+});
+
+test('files replaced by rename (as editors save) are seen every time, in nested directories too', async () => {
+  await withDir(async (dir) => {
+    const { mkdir, rename } = await import('node:fs/promises');
+    const store = new Store();
+    const provider = new FileProvider({ paths: [dir], store, logger: silentLogger() });
+    await provider.start();
+    try {
+      const nested = join(dir, 'team-a');
+      await mkdir(nested);
+      for (let i = 1; i <= 5; i++) {
+        for (const where of [dir, nested]) {
+          await writeFile(join(where, '.tmp'), svc(`${where === dir ? 'top' : 'nested'}-${i}`));
+          await rename(join(where, '.tmp'), join(where, 'svc.yaml'));
+        }
+        await nextSnapshot(store, (s) => names(s) === `top-${i},nested-${i}`.split(',').sort().join(','));
+      }
+    } finally {
+      await provider.stop();
+    }
+  });
+});
+
 test('an object without a name is reported with its field; the rest of the file is used', async () => {
   await withDir(async (dir) => {
     await writeFile(join(dir, 'mixed.yaml'), `${svc('good')}---\napiVersion: v1\nkind: Service\nmetadata:\n  namespace: demo\n`);

@@ -1,6 +1,6 @@
 // The file provider: keeps the store's "file" source equal to the manifests on disk.
 // A file that fails to parse keeps its last good objects; other files are unaffected.
-import { statSync, watch, type FSWatcher } from 'node:fs';
+import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import type { KubeObject } from '../../api/index.ts';
@@ -19,6 +19,8 @@ export interface FileProviderOptions {
   readonly logger: Logger;
   /** Quiet time after the last file event before files are re-read. */
   readonly debounceMs?: number;
+  /** How long a file must stay unchanged after it is read for the read to count. */
+  readonly settleMs?: number;
 }
 
 interface FileState {
@@ -31,7 +33,9 @@ export class FileProvider {
   readonly #files = new Map<string, FileState>();
   readonly #identity = new ObjectIdentity();
   readonly #dirty = new Set<string>();
-  #watchers: FSWatcher[] = [];
+  /** Events seen per file: a read that raced with a newer write is dropped, not published. */
+  readonly #events = new Map<string, number>();
+  readonly #watchedDirs = new Map<string, FSWatcher>();
   #rescan = false;
   #timer: NodeJS.Timeout | undefined;
   #reading: Promise<void> = Promise.resolve();
@@ -49,22 +53,47 @@ export class FileProvider {
 
   async stop(): Promise<void> {
     clearTimeout(this.#timer);
-    for (const w of this.#watchers) w.close();
+    for (const w of this.#watchedDirs.values()) w.close();
+    this.#watchedDirs.clear();
     await this.#reading;
   }
 
-  // node:fs watch, not a polling library: every event counts (editors that save by rename
-  // included), and nothing is throttled away, so the last write is always the one served.
+  // One non-recursive node:fs watch per directory, not a watcher library (chokidar 4 drops
+  // the last of quick successive writes) and not `recursive: true` (on Linux it stops seeing a
+  // file after the first rename over it). Every event counts, so the last write is served.
   #watch(path: string): void {
     const isDir = statSync(path).isDirectory();
-    const dir = isDir ? path : dirname(path);
-    const watcher = watch(dir, { recursive: isDir, persistent: true }, (_event, name) => {
-      if (name === null) return this.#markRescan();
-      const file = join(dir, name.toString());
-      if (isDir || file === path) this.#markDirty(file);
+    if (!isDir) return this.#watchDir(dirname(path), (file) => file === path);
+    this.#watchDir(path, () => true);
+    for (const entry of readdirSync(path, { recursive: true, withFileTypes: true })) {
+      if (entry.isDirectory()) this.#watchDir(join(entry.parentPath, entry.name), () => true);
+    }
+  }
+
+  #watchDir(dir: string, wanted: (file: string) => boolean): void {
+    if (this.#watchedDirs.has(dir)) return;
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(dir, { persistent: true }, (_event, name) => {
+        if (name === null) return this.#markRescan();
+        const file = join(dir, name.toString());
+        if (!wanted(file)) return;
+        if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
+          this.#watch(file);
+          return this.#markRescan();
+        }
+        this.#markDirty(file);
+      });
+    } catch (err) {
+      this.#opts.logger.error({ err, dir }, 'file watch error');
+      return;
+    }
+    watcher.on('error', (err) => {
+      this.#opts.logger.warn({ err, dir }, 'file watch ended');
+      this.#watchedDirs.delete(dir);
+      this.#markRescan();
     });
-    watcher.on('error', (err) => this.#opts.logger.error({ err, path }, 'file watch error'));
-    this.#watchers.push(watcher);
+    this.#watchedDirs.set(dir, watcher);
   }
 
   #markRescan(): void {
@@ -80,6 +109,7 @@ export class FileProvider {
   #markDirty(file: string): void {
     if (!MANIFEST_EXTENSIONS.has(extname(file))) return;
     this.#dirty.add(file);
+    this.#events.set(file, (this.#events.get(file) ?? 0) + 1);
     this.#schedule();
   }
 
@@ -87,7 +117,7 @@ export class FileProvider {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#reading = this.#reading.then(() => this.#reload()).catch((err) => this.#opts.logger.error({ err }, 'manifest reload failed'));
-    }, this.#opts.debounceMs ?? 20);
+    }, this.#opts.debounceMs ?? 10);
   }
 
   async #reload(): Promise<void> {
@@ -99,14 +129,30 @@ export class FileProvider {
       for (const known of this.#files.keys()) if (!present.has(known)) files.push(known);
       files.push(...present);
     }
-    for (const file of files) await this.#readFile(file);
+    await Promise.all(files.map((file) => this.#readFile(file, true)));
     this.#publish();
   }
 
-  async #readFile(file: string): Promise<void> {
+  async #readFile(file: string, settle = false): Promise<void> {
     let text: string;
+    const eventsBefore = this.#events.get(file);
     try {
+      const before = await stat(file);
       text = await readFile(file, 'utf8');
+      // A writer that truncates and then writes can be caught in between (open(O_TRUNC) raises
+      // no watch event of its own). Only a read the file still matches a moment later counts;
+      // otherwise it is read again.
+      if (!settle) return this.#parse(file, text);
+      // A file that went empty is most often a writer between truncation and write: give
+      // it longer before believing it.
+      const emptied = text.trim() === '' && (this.#files.get(file)?.objects.length ?? 0) > 0;
+      const settleMs = (this.#opts.settleMs ?? 10) * (emptied ? 20 : 1);
+      await new Promise((r) => setTimeout(r, settleMs));
+      const after = await stat(file);
+      if (this.#events.get(file) !== eventsBefore || after.mtimeMs !== before.mtimeMs || after.size !== Buffer.byteLength(text)) {
+        this.#markDirty(file);
+        return;
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         this.#files.delete(file);
@@ -115,6 +161,10 @@ export class FileProvider {
       }
       throw err;
     }
+    this.#parse(file, text);
+  }
+
+  #parse(file: string, text: string): void {
     const parsed = parseManifests(file, text);
     const previous = this.#files.get(file);
     if (parsed.fileError) {

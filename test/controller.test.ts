@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { KubeObject } from '../src/api/index.ts';
+import { Controller, Holdoff } from '../src/controller/index.ts';
+import type { IR } from '../src/ir/index.ts';
+import { silentLogger } from '../src/observability/index.ts';
+import { Store } from '../src/resources/index.ts';
+import { AckTracker } from '../src/supervisor/index.ts';
+import { loadManifests } from '../src/providers/index.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class RecordingPublisher {
+  published: { version: string; ir: IR }[] = [];
+  publish(version: string, ir: IR) {
+    this.published.push({ version, ir });
+  }
+}
+
+async function quickstart(): Promise<KubeObject[]> {
+  const { objects, errors } = await loadManifests(['examples/quickstart']);
+  assert.deepEqual(errors, []);
+  return objects;
+}
+
+function setup(holdoffMs = 20, maxDelayMs = 100) {
+  const store = new Store();
+  const publisher = new RecordingPublisher();
+  const controller = new Controller({
+    store, publisher, logger: silentLogger(), holdoffMs, maxDelayMs,
+    translate: { controllerName: 'waygate.dev/gateway-controller', listenAddress: '127.0.0.1' },
+  });
+  return { store, publisher, controller };
+}
+
+function gatewayCondition(controller: Controller, type: string) {
+  const gw = controller.statuses().find((s) => s.kind === 'Gateway');
+  return (gw?.status as { conditions: { type: string; status: string; reason: string; lastTransitionTime: string }[] }).conditions.find((c) => c.type === type);
+}
+
+test('a burst of changes is translated once after the holdoff', async () => {
+  const { store, publisher, controller } = setup(30, 1000);
+  const objects = await quickstart();
+  controller.start();
+  const before = controller.builds;
+  for (let i = 0; i < 50; i++) store.replace('file', objects.slice(0, 1 + (i % objects.length)));
+  store.replace('file', objects);
+  await sleep(120);
+  assert.equal(controller.builds - before, 1);
+  assert.equal(publisher.published.length, 2, 'the empty start and the final state');
+  controller.stop();
+});
+
+test('a steady stream of changes cannot starve a rebuild (maximum delay)', async () => {
+  const { store, controller } = setup(50, 150);
+  const objects = await quickstart();
+  controller.start();
+  const before = controller.builds;
+  const end = performance.now() + 600;
+  let i = 0;
+  while (performance.now() < end) {
+    store.replace('file', objects.slice(0, 1 + (i++ % objects.length)));
+    await sleep(10);
+  }
+  assert.ok(controller.builds - before >= 2, `rebuilt ${controller.builds - before} times during 600 ms of changes`);
+  controller.stop();
+});
+
+test('an unchanged snapshot is not translated and an unchanged IR is not published', async () => {
+  const { store, publisher, controller } = setup();
+  const objects = await quickstart();
+  store.replace('file', objects);
+  controller.start();
+  assert.equal(publisher.published.length, 1);
+  const builds = controller.builds;
+  store.replace('file', [...objects]);
+  controller.rebuild();
+  assert.equal(controller.builds, builds, 'equal snapshot: no translation');
+  const unrelated = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'unrelated', namespace: 'default' }, data: { a: 'b' } };
+  store.replace('file', [...objects, unrelated]);
+  controller.rebuild();
+  assert.equal(controller.builds, builds + 1, 'a new object is translated');
+  assert.equal(publisher.published.length, 1, 'but the IR did not change, so nothing is published');
+  controller.stop();
+});
+
+test('Programmed is held back until every worker acks; its transition time then stays put', async () => {
+  const { store, publisher, controller } = setup();
+  store.replace('file', await quickstart());
+  const tracker = new AckTracker();
+  tracker.addWorker('w0');
+  tracker.addWorker('w1');
+  controller.updateFleet(tracker.fleet());
+  controller.start();
+  const { version } = publisher.published[0];
+  tracker.published(version);
+  controller.updateFleet(tracker.fleet());
+  assert.equal(gatewayCondition(controller, 'Programmed')?.reason, 'Pending');
+  assert.equal(controller.ready().ready, false);
+
+  tracker.ack('w0', version);
+  controller.updateFleet(tracker.fleet());
+  assert.equal(gatewayCondition(controller, 'Programmed')?.status, 'False', 'one of two workers is not enough');
+
+  tracker.ack('w1', version);
+  controller.updateFleet(tracker.fleet());
+  const programmed = gatewayCondition(controller, 'Programmed');
+  assert.equal(programmed?.status, 'True');
+  assert.equal(controller.ready().ready, true);
+  await sleep(1100);
+  assert.equal(gatewayCondition(controller, 'Programmed')?.lastTransitionTime, programmed?.lastTransitionTime);
+  controller.stop();
+});
+
+test('a listener whose socket cannot be bound is reported PortUnavailable', async () => {
+  const { store, publisher, controller } = setup();
+  store.replace('file', await quickstart());
+  controller.start();
+  const { version, ir } = publisher.published[0];
+  const tracker = new AckTracker();
+  tracker.addWorker('w0');
+  tracker.published(version);
+  tracker.ack('w0', version, [{ name: ir.binds[0].name, error: 'listen EADDRINUSE: address already in use' }]);
+  controller.updateFleet(tracker.fleet());
+  const gw = controller.statuses().find((s) => s.kind === 'Gateway')!;
+  const listener = (gw.status as { listeners: { conditions: { type: string; status: string; reason: string }[] }[] }).listeners[0];
+  const accepted = listener.conditions.find((c) => c.type === 'Accepted');
+  assert.equal(accepted?.status, 'False');
+  assert.equal(accepted?.reason, 'PortUnavailable');
+  controller.stop();
+});
+
+test('Holdoff runs once per burst', async () => {
+  let runs = 0;
+  const h = new Holdoff(() => runs++, 20, 200);
+  for (let i = 0; i < 10; i++) h.trigger();
+  await sleep(60);
+  assert.equal(runs, 1);
+  h.cancel();
+});
