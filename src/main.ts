@@ -161,7 +161,7 @@ export async function translateCommand(options: TranslateCommandOptions): Promis
   const { objects, errors } = await loadManifests(options.manifests);
   const result = translate(snapshotOf(objects), translateOptions(options));
   const doc = { statuses: result.statuses, ir: result.ir };
-  const text = options.output === 'json' ? JSON.stringify(doc, null, 2) + '\n' : toYaml(doc);
+  const text = options.output === 'json' ? JSON.stringify(doc, null, 2) + '\n' : toYaml(doc, { aliasDuplicateObjects: false });
   const messages = errors.map((e) => `${e.file}${e.line ? `:${e.line}` : ''}: ${e.object ? `${e.object}: ` : ''}${e.message}`);
   return { text, errors: messages };
 }

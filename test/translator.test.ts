@@ -23,7 +23,7 @@ function loadObjects(name: string): KubeObject[] {
 
 function render(snapshot: Snapshot): string {
   const { ir, statuses } = translate(snapshot, OPTIONS);
-  return YAML.stringify({ statuses, ir });
+  return YAML.stringify({ statuses, ir }, { aliasDuplicateObjects: false });
 }
 
 /** A small seeded generator (mulberry32), so failures reproduce. */
