@@ -62,7 +62,7 @@ async function startControllerSide(options: ServeOptions, logger: Logger, publis
     logger,
     source: {
       ready: () => controller.ready(),
-      statuses: () => controller.statuses(),
+      statuses: () => controller.objectStatuses(),
       config: () => controller.published,
       problems: () => provider.errors(),
     },

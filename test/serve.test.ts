@@ -66,6 +66,8 @@ describe('waygate serve with two workers', () => {
     assert.equal(gw?.metadata.generation, 1);
     assert.deepEqual(gw?.status.conditions?.map((c) => `${c.type}=${c.status}`).sort(), ['Accepted=True', 'Programmed=True']);
     assert.ok(statuses.some((s) => s.kind === 'HTTPRoute' && s.metadata.name === 'app'));
+    const service = statuses.find((s) => s.kind === 'Service' && s.metadata.name === 'blue');
+    assert.deepEqual(service, { apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'default', name: 'blue', generation: 1 }, status: null }, 'every object read is listed');
     const config = (await wg.getJson('/api/config')) as { version: string; ir: { binds: { name: string }[] } };
     assert.deepEqual(config.ir.binds.map((b) => b.name), [`127.0.0.1:${port}`]);
   });

@@ -1,6 +1,7 @@
 // The controller loop: store change → holdoff → snapshot → (skip if unchanged) → translate →
 // validate → publish a new IR version only when its content hash changed. Status is kept as
 // data and stamped here; sinks (the admin API now, the Kubernetes status writer later) read it.
+import type { KubeObject } from '../api/index.ts';
 import type { IR } from '../ir/index.ts';
 import { validateIR } from '../ir/index.ts';
 import type { Store } from '../resources/index.ts';
@@ -16,6 +17,10 @@ import { applyFleetView } from './programmed.ts';
 /** Where configurations go: the worker fleet, in-process or over IPC. */
 export interface ConfigPublisher {
   publish(version: string, ir: IR): void;
+}
+
+function statusKey(kind: string, namespace: string | undefined, name: string): string {
+  return `${kind}/${namespace ?? ''}/${name}`;
 }
 
 export interface ControllerOptions {
@@ -105,6 +110,23 @@ export class Controller {
       return { ready: false, reason: `configuration ${this.#published.version} not yet live in every worker` };
     }
     return { ready: true, reason: `configuration ${this.#published.version} live in ${this.#fleet.workers.length} worker(s)` };
+  }
+
+  /**
+   * Every object read, in snapshot order: with Waygate's status where it has a say (its
+   * GatewayClasses, their Gateways, the routes attached to them), `status: null` otherwise.
+   */
+  objectStatuses(): ObjectStatus[] {
+    const computed = new Map(this.statuses().map((s) => [statusKey(s.kind, s.metadata.namespace, s.metadata.name), s]));
+    const snapshot = this.#opts.store.snapshot();
+    const out: ObjectStatus[] = [];
+    for (const list of Object.values(snapshot) as (readonly KubeObject[])[]) {
+      for (const obj of list) {
+        const { namespace, name, generation } = obj.metadata;
+        out.push(computed.get(statusKey(obj.kind, namespace, name)) ?? { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { namespace, name, generation }, status: null });
+      }
+    }
+    return out;
   }
 
   /** Statuses with Programmed held back until workers ack, and transition times stamped. */
