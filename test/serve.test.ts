@@ -72,6 +72,39 @@ describe('waygate serve with two workers', () => {
     assert.deepEqual(config.ir.binds.map((b) => b.name), [`127.0.0.1:${port}`]);
   });
 
+  test('the spec precedence decides between routes: exact, longest prefix, header matches', async () => {
+    const before = Number(((await wg.getJson('/api/config')) as { version: string }).version.split('-')[0]);
+    await writeManifest(dir, 'precedence.yaml', `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: precedence, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+    - matches: [{path: {type: PathPrefix, value: /app/longer}}]
+      backendRefs: [{name: blue, port: 80}]
+    - matches: [{path: {type: Exact, value: /app/longer/exact}}]
+      backendRefs: [{name: green, port: 80}]
+    - matches: [{path: {type: PathPrefix, value: /app}, headers: [{name: X-Canary, value: "yes"}]}]
+      backendRefs: [{name: green, port: 80}]
+`);
+    await wg.waitVersion(before + 1);
+    const backendFor = async (path: string, headers: Record<string, string> = {}) => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        const res = await request(`http://127.0.0.1:${port}${path}`, { headers });
+        seen.add(`${res.statusCode} ${(await res.body.text()).trim()}`);
+      }
+      return [...seen].sort().join(',');
+    };
+    assert.equal(await backendFor('/app/longer/exact'), '200 green', 'Exact beats every prefix');
+    assert.equal(await backendFor('/app/longer/x'), '200 blue', 'the longest prefix wins');
+    assert.equal(await backendFor('/app/longerx'), '200 blue,200 green', 'prefixes match whole segments only');
+    assert.equal(await backendFor('/app/x', { 'x-canary': 'yes' }), '200 green', 'a header match beats the same prefix without one');
+    const { rm } = await import('node:fs/promises');
+    await rm(`${dir}/precedence.yaml`);
+    await wg.waitVersion(before + 2);
+  });
+
   test('a broken manifest is reported and the last good configuration keeps serving', async () => {
     await writeManifest(dir, 'route.yaml', 'kind: HTTPRoute\nmetadata: {name: [oops\n');
     const end = Date.now() + 5000;
