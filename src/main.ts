@@ -83,16 +83,15 @@ async function serveSingleProcess(options: ServeOptions): Promise<void> {
   const dataplane = new DataPlane({});
   const tracker = new AckTracker();
   tracker.addWorker('inline');
-  let chain: Promise<unknown> = Promise.resolve();
   let controller: Controller | undefined;
   const publisher: ConfigPublisher = {
+    // DataPlane.apply() runs calls in order, so acks arrive in publish order.
     publish(version: string, ir: IR) {
       tracker.published(version);
-      chain = chain.then(async () => {
-        const result = await dataplane.apply(version, ir);
+      void dataplane.apply(version, ir).then((result) => {
         tracker.ack('inline', version, result.binds);
         controller?.updateFleet(tracker.fleet());
-      });
+      }, (err) => logger.warn({ err, version }, 'configuration not applied'));
     },
   };
   const side = await startControllerSide(options, logger, publisher);
@@ -121,14 +120,12 @@ async function serveWorker(): Promise<void> {
   const id = process.env.WAYGATE_WORKER_ID ?? String(process.pid);
   const logger = createLogger({ role: id });
   const dataplane = new DataPlane({ reusePort: true });
-  let chain: Promise<unknown> = Promise.resolve();
   process.on('message', (m) => {
     if (!isEnvelope(m) || m.type !== 'config') return;
-    chain = chain.then(async () => {
-      const result = await dataplane.apply(m.version, m.ir);
+    void dataplane.apply(m.version, m.ir).then((result) => {
       for (const b of result.binds) if (b.error) logger.error({ bind: b.name, error: b.error }, 'PRX_ERR_BIND listener could not bind');
       process.send?.({ type: 'ack', version: m.version, worker: id, binds: result.binds });
-    });
+    }, (err) => logger.warn({ err, version: m.version }, 'configuration not applied'));
   });
   const drain = async () => {
     await dataplane.close();
