@@ -1,6 +1,7 @@
 // Stable proxy error codes, published on a diagnostics channel instead of being logged.
 import { channel } from 'node:diagnostics_channel';
 import type { ServerResponse } from 'node:http';
+import { CHANNELS } from '../observability/index.ts';
 
 export const PRX_ERR_NO_ROUTE = 'PRX_ERR_NO_ROUTE';
 export const PRX_ERR_NO_ENDPOINTS = 'PRX_ERR_NO_ENDPOINTS';
@@ -26,7 +27,7 @@ export interface ProxyErrorEvent {
   readonly message: string;
 }
 
-export const PROXY_ERROR_CHANNEL = 'waygate:proxy:error';
+export const PROXY_ERROR_CHANNEL = CHANNELS.proxyError;
 export const proxyErrorChannel = channel(PROXY_ERROR_CHANNEL);
 
 export function publishProxyError(

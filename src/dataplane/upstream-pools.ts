@@ -1,6 +1,7 @@
 // One undici Pool per endpoint `address:port`, shared by every config version that uses it.
 // A pool is closed gracefully (in-flight requests finish) once the live config stops using it.
 import { Pool } from 'undici';
+import { hostPort } from '../util/index.ts';
 import type { ProxyLimits } from './limits.ts';
 
 export class UpstreamPools {
@@ -53,8 +54,7 @@ export class UpstreamPools {
 
   #create(address: string, port: number): Pool {
     const limits = this.#limits;
-    const host = address.includes(':') ? `[${address}]` : address;
-    return new Pool(`http://${host}:${port}`, {
+    return new Pool(`http://${hostPort(address, port)}`, {
       connections: null,
       pipelining: 1,
       keepAliveTimeout: limits.upstreamKeepAliveTimeoutMs,
@@ -65,6 +65,7 @@ export class UpstreamPools {
   }
 }
 
+/** The key of an endpoint's shared pool. */
 export function endpointKey(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  return hostPort(address, port);
 }

@@ -1,8 +1,10 @@
+import { hostPort } from '../util/index.ts';
+
 // Stable hierarchical names for IR elements: they survive unrelated changes, so the data plane
 // can keep what did not change and logs and metrics can name what they concern.
 
 export function bindName(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  return hostPort(address, port);
 }
 
 export function listenerName(namespace: string, gateway: string, listener: string): string {

@@ -2,5 +2,4 @@
 // publishers agree.
 export const CHANNELS = {
   proxyError: 'waygate:proxy:error',
-  configApplied: 'waygate:config:applied',
 } as const;
