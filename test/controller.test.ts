@@ -138,3 +138,35 @@ test('Holdoff runs once per burst', async () => {
   assert.equal(runs, 1);
   h.cancel();
 });
+
+test('status sinks hear of each change of status once, and of nothing else', async () => {
+  const { store, publisher, controller } = setup();
+  const objects = await quickstart();
+  store.replace('file', objects);
+  const tracker = new AckTracker();
+  tracker.addWorker('w0');
+  controller.updateFleet(tracker.fleet());
+  controller.start();
+  const heard: string[] = [];
+  controller.onStatuses((statuses) => {
+    const gw = statuses.find((s) => s.kind === 'Gateway')!;
+    const programmed = (gw.status as { conditions: { type: string; reason: string }[] }).conditions.find((c) => c.type === 'Programmed');
+    heard.push(programmed!.reason);
+  });
+  assert.deepEqual(heard, ['Pending'], 'a new sink hears the current statuses at once');
+  const { version } = publisher.published[0];
+  tracker.published(version);
+  controller.updateFleet(tracker.fleet());
+  tracker.ack('w0', version);
+  controller.updateFleet(tracker.fleet());
+  controller.updateFleet(tracker.fleet());
+  assert.deepEqual(heard, ['Pending', 'Programmed'], 'repeated fleet reports with no change are not announced');
+
+  // A route whose hostname matches no listener changes no IR, only statuses: sinks still hear of it.
+  const stray = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { namespace: 'default', name: 'stray' }, spec: { parentRefs: [{ name: 'quickstart', sectionName: 'no-such-listener' }] } } as KubeObject;
+  store.replace('file', [...objects, stray]);
+  await sleep(150);
+  assert.equal(publisher.published.length, 1, 'the IR did not change');
+  assert.equal(heard.length, 3);
+  controller.stop();
+});

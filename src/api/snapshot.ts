@@ -13,3 +13,11 @@ export interface Snapshot {
   readonly secrets: readonly Secret[];
   readonly configMaps: readonly ConfigMap[];
 }
+
+/** The computed status of one object, as `/api/status`, `waygate translate` and the status writer see it. */
+export interface ObjectStatus {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly namespace?: string; readonly name: string; readonly generation?: number };
+  readonly status: unknown;
+}

@@ -49,6 +49,8 @@ export class Controller {
   #statuses: readonly ObjectStatus[] = [];
   #fleet: Omit<FleetEnvelope, 'type'> = { workers: [], allLive: false, bindErrors: [] };
   #builds = 0;
+  #statusListeners: ((statuses: readonly ObjectStatus[]) => void)[] = [];
+  #statusHash = '';
 
   constructor(options: ControllerOptions) {
     this.#opts = options;
@@ -80,17 +82,44 @@ export class Controller {
     this.#statuses = result.statuses;
     this.#builds++;
     const irHash = contentHash(result.ir);
-    if (irHash === this.#irHash) return;
+    if (irHash === this.#irHash) return this.#notifyStatuses();
     this.#irHash = irHash;
     const version = `${++this.#seq}-${irHash.slice(0, 8)}`;
     this.#published = { version, ir: result.ir };
     this.#opts.logger.info({ version, binds: result.ir.binds.length, backends: result.ir.backends.length }, 'publishing configuration');
     this.#opts.publisher.publish(version, result.ir);
+    this.#notifyStatuses();
   }
 
   /** The fleet reports which version runs where. */
   updateFleet(fleet: Omit<FleetEnvelope, 'type'>): void {
     this.#fleet = fleet;
+    this.#notifyStatuses();
+  }
+
+  /**
+   * Status sinks (the Kubernetes status writer) hear of every change of the computed statuses,
+   * and of nothing else: an unchanged status is never announced twice.
+   */
+  onStatuses(listener: (statuses: readonly ObjectStatus[]) => void): () => void {
+    this.#statusListeners.push(listener);
+    if (this.#published) {
+      const statuses = this.statuses();
+      this.#statusHash = contentHash(statuses);
+      listener(statuses);
+    }
+    return () => {
+      this.#statusListeners = this.#statusListeners.filter((l) => l !== listener);
+    };
+  }
+
+  #notifyStatuses(): void {
+    if (this.#statusListeners.length === 0) return;
+    const statuses = this.statuses();
+    const hash = contentHash(statuses);
+    if (hash === this.#statusHash) return;
+    this.#statusHash = hash;
+    for (const l of this.#statusListeners) l(statuses);
   }
 
   /** Number of translations so far (unchanged snapshots are not translated). */
