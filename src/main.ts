@@ -3,7 +3,7 @@
 // assembled here from the rooms' public interfaces.
 import { availableParallelism } from 'node:os';
 import { stringify as toYaml } from 'yaml';
-import { startAdminServer } from './admin/index.ts';
+import { startAdminServer, startHealthServer } from './admin/index.ts';
 import { Controller, type ConfigPublisher } from './controller/index.ts';
 import { DataPlane } from './dataplane/index.ts';
 import type { IR } from './ir/index.ts';
@@ -15,9 +15,21 @@ import { translate, type TranslateOptions } from './translator/index.ts';
 
 export const DEFAULT_CONTROLLER_NAME = 'waygate.dev/gateway-controller';
 
+export interface KubernetesServeOptions {
+  readonly kubeconfig?: string;
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly leaderElection: { readonly namespace: string; readonly name: string; readonly leaseDurationMs: number };
+  readonly gatewayServiceType: string;
+  readonly proxySelector: Readonly<Record<string, string>>;
+}
+
 export interface ServeOptions {
   readonly manifests: readonly string[];
+  readonly kubernetes?: KubernetesServeOptions;
   readonly adminAddress: string;
+  /** Probes only (`/healthz`, `/readyz`), e.g. on the pod address while the admin API stays on loopback. */
+  readonly healthAddress?: string;
   readonly workers?: number;
   readonly listenAddress: string;
   readonly controllerName: string;
@@ -57,23 +69,27 @@ async function startControllerSide(options: ServeOptions, logger: Logger, publis
   const controller = new Controller({ store, translate: translateOptions(options), publisher, logger });
   await provider.start();
   controller.start();
+  const ready = () => controller.ready();
   const admin = await startAdminServer({
     address: options.adminAddress,
     logger,
     source: {
-      ready: () => controller.ready(),
+      ready,
       statuses: () => controller.objectStatuses(),
       config: () => controller.published,
       problems: () => provider.errors(),
     },
   });
+  const health = options.healthAddress ? await startHealthServer({ address: options.healthAddress, ready, logger }) : undefined;
   return {
     controller,
     async stop() {
       controller.stop();
       await provider.stop();
-      admin.close();
-      admin.closeAllConnections();
+      for (const server of [admin, health]) {
+        server?.close();
+        server?.closeAllConnections();
+      }
     },
   };
 }

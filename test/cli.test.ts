@@ -41,10 +41,16 @@ test('--help describes every command; bad options are clear errors', async () =>
   assert.match(help.stdout, /serve/);
   assert.match(help.stdout, /translate/);
   const serveHelp = await run(['serve', '--help']);
-  for (const flag of ['--manifests', '--admin-address', '--workers', '--listen-address']) assert.match(serveHelp.stdout, new RegExp(flag));
+  for (const flag of ['--manifests', '--kubernetes', '--kubeconfig', '--admin-address', '--health-address', '--workers', '--listen-address']) assert.match(serveHelp.stdout, new RegExp(flag));
   const bad = await run(['serve', '--manifests', 'x', '--workers', 'many']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /--workers.*whole number/);
+  const nothing = await run(['serve', '--workers', '0']);
+  assert.notEqual(nothing.code, 0);
+  assert.match(nothing.stderr, /nothing to serve: give --manifests <file-or-dir>, --kubernetes, or both/);
+  const badType = await run(['serve', '--kubernetes', '--gateway-service-type', 'Ingress']);
+  assert.notEqual(badType.code, 0);
+  assert.match(badType.stderr, /--gateway-service-type.*LoadBalancer, NodePort or ClusterIP/);
   const missing = await run(['translate', '--manifests', '/nonexistent/dir']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /--manifests \/nonexistent\/dir: no such file or directory/);

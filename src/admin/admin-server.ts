@@ -18,8 +18,34 @@ export interface AdminOptions {
 }
 
 export async function startAdminServer(options: AdminOptions): Promise<Server> {
-  const { host, port } = parseHostPort(options.address);
   const server = createServer((req, res) => handle(options.source, req, res));
+  await listen(server, options.address);
+  options.logger.info({ address: options.address }, 'admin API listening');
+  return server;
+}
+
+/**
+ * Probes only: `/healthz` and `/readyz`, for a kubelet that must reach the pod's address while
+ * the admin API itself stays on loopback.
+ */
+export async function startHealthServer(options: { address: string; ready: AdminSource['ready']; logger: Logger }): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    if (path === '/healthz') return sendText(res, 200, 'ok\n');
+    if (path === '/readyz') {
+      const r = options.ready();
+      return sendText(res, r.ready ? 200 : 503, `${r.reason}\n`);
+    }
+    return send(res, 404, { error: `no such endpoint ${path}: this address serves /healthz and /readyz only` });
+  });
+  await listen(server, options.address);
+  options.logger.info({ address: options.address }, 'health probes listening');
+  return server;
+}
+
+async function listen(server: Server, address: string): Promise<void> {
+  const { host, port } = parseHostPort(address);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen({ host, port }, () => {
@@ -27,8 +53,6 @@ export async function startAdminServer(options: AdminOptions): Promise<Server> {
       ok();
     });
   });
-  options.logger.info({ address: options.address }, 'admin API listening');
-  return server;
 }
 
 function handle(source: AdminSource, req: IncomingMessage, res: ServerResponse): void {

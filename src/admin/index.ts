@@ -1,3 +1,3 @@
 // admin: the admin HTTP API.
-export { parseHostPort, startAdminServer, type AdminOptions, type AdminSource } from './admin-server.ts';
+export { parseHostPort, startAdminServer, startHealthServer, type AdminOptions, type AdminSource } from './admin-server.ts';
 export { redactSecrets } from './redact.ts';

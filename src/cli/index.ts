@@ -12,6 +12,28 @@ function workerCount(value: string): number {
   return n;
 }
 
+function serviceType(value: string): string {
+  if (!['LoadBalancer', 'NodePort', 'ClusterIP'].includes(value)) throw new InvalidArgumentError('expected LoadBalancer, NodePort or ClusterIP');
+  return value;
+}
+
+/** `a=b,c=d` → { a: 'b', c: 'd' } */
+function labelMap(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of value.split(',')) {
+    const m = /^\s*([A-Za-z0-9./_-]+)=([A-Za-z0-9._-]*)\s*$/.exec(pair);
+    if (!m) throw new InvalidArgumentError(`expected key=value pairs separated by commas; "${pair}" is not one`);
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError('expected a number of seconds from 0 to 3600');
+  return n;
+}
+
 export function buildProgram(entry: string, argv: readonly string[]): Command {
   const program = new Command('waygate')
     .description('Kubernetes Gateway API gateway with an embedded proxy that takes every change live without dropping a request')
@@ -20,13 +42,45 @@ export function buildProgram(entry: string, argv: readonly string[]): Command {
   program
     .command('serve')
     .description('serve the Gateways described by manifests, watching them for changes')
-    .requiredOption('--manifests <file-or-dir>', 'YAML/JSON manifests, a file or a directory (read recursively); repeatable', collect, [])
+    .option('--manifests <file-or-dir>', 'YAML/JSON manifests, a file or a directory (read recursively); repeatable', collect, [])
+    .option('--kubernetes', 'read from a Kubernetes cluster (in-cluster config, or --kubeconfig / KUBECONFIG)', false)
+    .option('--kubeconfig <file>', 'kubeconfig file for --kubernetes (default: in-cluster, then KUBECONFIG, then ~/.kube/config)')
+    .option('--watch-namespace <ns>', 'with --kubernetes: watch only this namespace (cluster-scoped kinds are always watched)')
+    .option('--watch-label-selector <selector>', 'with --kubernetes: watch only namespaced objects matching this label selector')
+    .option('--leader-election-namespace <ns>', 'namespace of the Lease that elects the status writer (default: $POD_NAMESPACE or waygate-system)')
+    .option('--leader-election-id <name>', 'name of that Lease', 'waygate')
+    .option('--leader-election-lease-duration <seconds>', 'how long a leader holds the Lease without renewing it', seconds, 15)
+    .addOption(new Option('--gateway-service-type <type>', 'type of the Service created for each Gateway').argParser(serviceType).default('LoadBalancer'))
+    .option('--proxy-selector <labels>', 'labels of the Waygate pods that Gateway Services select', labelMap, { 'app.kubernetes.io/name': 'waygate', 'app.kubernetes.io/instance': 'waygate' })
     .option('--admin-address <host:port>', 'admin API address (loopback unless told otherwise)', '127.0.0.1:9901')
+    .option('--health-address <host:port>', 'also serve /healthz and /readyz (only those) on this address, for probes')
     .option('--workers <n>', 'proxy worker processes (default: one per core; 0: a single process)', workerCount)
     .option('--listen-address <ip>', 'address for the listeners of Gateways without spec.addresses', '0.0.0.0')
     .option('--controller-name <name>', 'GatewayClass spec.controllerName that Waygate serves', DEFAULT_CONTROLLER_NAME)
     .action(async (opts) => {
-      await serve({ ...opts, entry, args: argv.slice(2) });
+      if (opts.manifests.length === 0 && !opts.kubernetes) throw new InvalidArgumentError('nothing to serve: give --manifests <file-or-dir>, --kubernetes, or both');
+      await serve({
+        manifests: opts.manifests,
+        adminAddress: opts.adminAddress,
+        healthAddress: opts.healthAddress,
+        workers: opts.workers,
+        listenAddress: opts.listenAddress,
+        controllerName: opts.controllerName,
+        kubernetes: opts.kubernetes ? {
+          kubeconfig: opts.kubeconfig,
+          namespace: opts.watchNamespace,
+          labelSelector: opts.watchLabelSelector,
+          leaderElection: {
+            namespace: opts.leaderElectionNamespace ?? process.env.POD_NAMESPACE ?? 'waygate-system',
+            name: opts.leaderElectionId,
+            leaseDurationMs: opts.leaderElectionLeaseDuration * 1000,
+          },
+          gatewayServiceType: opts.gatewayServiceType,
+          proxySelector: opts.proxySelector,
+        } : undefined,
+        entry,
+        args: argv.slice(2),
+      });
     });
 
   program
