@@ -1,0 +1,36 @@
+// Which kinds the status writer writes, where they live in the API, and how much of their
+// status Waygate owns. One line per kind: GRPCRoute, TLSRoute, … are added here.
+import { mergeOwnedStatus, mergeRouteParents, type StatusMerge } from './status-merge.ts';
+
+export interface StatusResource {
+  readonly group: string;
+  readonly kind: string;
+  /** The version written: the stored (and served) version of the CRD. */
+  readonly version: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+  /**
+   * `whole`: Waygate owns the whole status (GatewayClasses whose controllerName is Waygate's, and
+   * their Gateways). `route-parents`: Waygate owns only its own `status.parents` entries.
+   */
+  readonly ownership: 'whole' | 'route-parents';
+  readonly merge: StatusMerge;
+}
+
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+
+function route(kind: string, plural: string, version = 'v1'): StatusResource {
+  return { group: GATEWAY_GROUP, kind, version, plural, namespaced: true, ownership: 'route-parents', merge: mergeRouteParents };
+}
+
+export const STATUS_RESOURCES: readonly StatusResource[] = [
+  { group: GATEWAY_GROUP, kind: 'GatewayClass', version: 'v1', plural: 'gatewayclasses', namespaced: false, ownership: 'whole', merge: mergeOwnedStatus },
+  { group: GATEWAY_GROUP, kind: 'Gateway', version: 'v1', plural: 'gateways', namespaced: true, ownership: 'whole', merge: mergeOwnedStatus },
+  route('HTTPRoute', 'httproutes'),
+];
+
+/** The resource for an object's apiVersion and kind (any served version of the group). */
+export function findStatusResource(resources: readonly StatusResource[], apiVersion: string, kind: string): StatusResource | undefined {
+  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+  return resources.find((r) => r.kind === kind && r.group === group);
+}
