@@ -161,25 +161,23 @@ export class LeaderElector {
   /** One attempt, as client-go's tryAcquireOrRenew. True when this replica holds the lease now. */
   async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const now = this.#now();
-    const timeout = this.#requestTimeout();
     // Fast path: the leader renews the version it last wrote, without reading first.
     if (this.#holding() && this.#valid(now) && this.#lease) {
-      const renewed = await this.#replace(this.#lease, this.#renewal(now, this.#record!, true), timeout, signal);
-      if (renewed) return true;
+      if (await this.#replace(this.#lease, this.#renewal(now, this.#record!, true), signal)) return true;
       if (signal.aborted) return false;
     }
     let lease: V1Lease;
     try {
-      lease = await this.#api.readNamespacedLease({ namespace: this.#opts.namespace, name: this.#opts.name }, callOptions(timeout, signal));
+      lease = await this.#api.readNamespacedLease({ namespace: this.#opts.namespace, name: this.#opts.name }, callOptions(this.#callTimeout(), signal));
     } catch (err) {
-      if (httpStatusOf(err) === 404) return this.#create(now, timeout, signal);
-      this.#opts.logger.warn({ lease: this.#describe(), error: describeError(err) }, 'could not read the leader lease');
+      if (httpStatusOf(err) === 404) return this.#create(now, signal);
+      if (!signal.aborted) this.#opts.logger.warn({ lease: this.#describe(), error: describeError(err) }, 'could not read the leader lease');
       return false;
     }
     this.#observe(lease);
     const record = this.#record!;
     if (record.holderIdentity && record.holderIdentity !== this.#identity && this.#valid(this.#now())) return false;
-    return this.#replace(lease, this.#renewal(now, record, record.holderIdentity === this.#identity), timeout, signal);
+    return this.#replace(lease, this.#renewal(now, record, record.holderIdentity === this.#identity), signal);
   }
 
   /** The record to write: a renewal keeps acquireTime and the transition count. */
@@ -193,7 +191,7 @@ export class LeaderElector {
     };
   }
 
-  async #create(now: number, timeout: number, signal: AbortSignal): Promise<boolean> {
+  async #create(now: number, signal: AbortSignal): Promise<boolean> {
     const record: LeaseRecord = {
       holderIdentity: this.#identity,
       leaseDurationSeconds: Math.round(this.#leaseDurationMs / 1000),
@@ -208,21 +206,22 @@ export class LeaderElector {
       spec: leaseSpec(record),
     };
     try {
-      this.#observe(await this.#api.createNamespacedLease({ namespace: this.#opts.namespace, body }, callOptions(timeout, signal)));
+      this.#observe(await this.#api.createNamespacedLease({ namespace: this.#opts.namespace, body }, callOptions(this.#callTimeout(), signal)));
       return true;
     } catch (err) {
-      this.#opts.logger.warn({ lease: this.#describe(), error: describeError(err) }, 'could not create the leader lease');
+      if (!signal.aborted) this.#opts.logger.warn({ lease: this.#describe(), error: describeError(err) }, 'could not create the leader lease');
       return false;
     }
   }
 
   /** Replace the Lease at the version `base` was read at; a 409 means someone else wrote first. */
-  async #replace(base: V1Lease, record: LeaseRecord, timeout: number, signal?: AbortSignal): Promise<boolean> {
+  async #replace(base: V1Lease, record: LeaseRecord, signal?: AbortSignal): Promise<boolean> {
     const body: V1Lease = { ...base, spec: { ...base.spec, ...leaseSpec(record) } };
     try {
-      this.#observe(await this.#api.replaceNamespacedLease({ namespace: this.#opts.namespace, name: this.#opts.name, body }, callOptions(timeout, signal)));
+      this.#observe(await this.#api.replaceNamespacedLease({ namespace: this.#opts.namespace, name: this.#opts.name, body }, callOptions(this.#callTimeout(), signal)));
       return true;
     } catch (err) {
+      if (signal?.aborted) return false;
       const status = httpStatusOf(err);
       const level = status === 409 ? 'debug' : 'warn';
       this.#opts.logger[level]({ lease: this.#describe(), error: describeError(err) }, 'could not update the leader lease');
@@ -241,7 +240,7 @@ export class LeaderElector {
       renewTime: new Date(now),
       leaseTransitions: this.#record.leaseTransitions,
     };
-    if (await this.#replace(this.#lease, record, this.#retryPeriodMs)) {
+    if (await this.#replace(this.#lease, record)) {
       this.#opts.logger.info({ lease: this.#describe() }, 'released the leader lease');
     }
   }
@@ -264,7 +263,7 @@ export class LeaderElector {
   }
 
   /** While leading, a call may take only what is left of the renew deadline. */
-  #requestTimeout(): number {
+  #callTimeout(): number {
     if (!this.#leading) return this.#renewDeadlineMs;
     return Math.max(1, this.#renewDeadlineMs - (this.#now() - this.#renewedAt));
   }
