@@ -1,0 +1,133 @@
+// Endpoint state kept across updates, the usable tiers, and the base every policy extends.
+// update() runs off the request path (O(n) plus the policy's rebuild); onStart/onEnd are O(1).
+import type {
+  Balancer, Clock, CommonOptions, Endpoint, EndpointInput, PickContext, Random, RequestResult,
+} from './types.ts';
+
+const MAX_WEIGHT = 1_000_000;
+
+/** The mutable state behind an Endpoint. A few fields belong to one policy each, so that every
+ * endpoint has the same shape and picks stay monomorphic. */
+export class EndpointState implements Endpoint {
+  readonly key: string;
+  weight = 1;
+  zone: string | undefined = undefined;
+  ready = true;
+  serving = true;
+  terminating = false;
+  ejected = false;
+  active = false;
+  inflight = 0;
+  /** Smooth weighted round robin: the running score. */
+  current = 0;
+  /** Peak EWMA: the latency estimate in ms, -1 until the first response; when it was last decayed. */
+  ewmaMs = -1;
+  stampMs = 0;
+
+  constructor(key: string) {
+    this.key = key;
+  }
+}
+
+function normalizeWeight(weight: number | undefined): number {
+  if (weight === undefined || !Number.isFinite(weight)) return 1;
+  return Math.min(MAX_WEIGHT, Math.max(1, Math.round(weight)));
+}
+
+function assign(e: EndpointState, input: EndpointInput): void {
+  e.weight = normalizeWeight(input.weight);
+  e.zone = input.zone;
+  e.terminating = input.terminating === true;
+  e.serving = input.serving ?? true;
+  e.ready = input.ready ?? (e.serving && !e.terminating);
+  e.ejected = input.ejected === true;
+}
+
+/**
+ * The endpoints a pick chooses from, by tier (architecture rule 3): ready ones that are not
+ * ejected; when there are none, serving ones that are terminating; when every one of those is
+ * ejected, all of them anyway (panic: an ejected endpoint may answer, a 503 never does).
+ * Never an endpoint that is neither ready nor serving.
+ */
+export function selectActive(all: readonly EndpointState[]): EndpointState[] {
+  const ready = all.filter((e) => e.ready && !e.ejected);
+  if (ready.length > 0) return ready;
+  const draining = all.filter((e) => e.serving && e.terminating && !e.ejected);
+  if (draining.length > 0) return draining;
+  return all.filter((e) => e.ready || (e.serving && e.terminating));
+}
+
+/** Endpoint bookkeeping shared by every policy; a policy adds rebuild() and pick(). */
+export abstract class BaseBalancer implements Balancer {
+  abstract readonly policy: string;
+  version = 0;
+  protected all: EndpointState[] = [];
+  protected active: EndpointState[] = [];
+  protected readonly random: Random;
+  protected readonly now: Clock;
+  #byKey = new Map<string, EndpointState>();
+
+  constructor(options: CommonOptions = {}) {
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  get endpoints(): readonly Endpoint[] {
+    return this.all;
+  }
+
+  get(key: string): Endpoint | undefined {
+    return this.#byKey.get(key);
+  }
+
+  update(inputs: readonly EndpointInput[]): void {
+    const byKey = new Map<string, EndpointState>();
+    for (const input of inputs) {
+      if (byKey.has(input.key)) continue;
+      const e = this.#byKey.get(input.key) ?? new EndpointState(input.key);
+      assign(e, input);
+      byKey.set(input.key, e);
+    }
+    const previous = this.active;
+    const weights = previous.map((e) => e.weight);
+    this.#byKey = byKey;
+    this.all = [...byKey.values()];
+    for (const e of previous) e.active = false;
+    this.active = selectActive(this.all);
+    for (const e of this.active) e.active = true;
+    this.version++;
+    if (!sameActive(previous, weights, this.active)) this.rebuild(previous);
+  }
+
+  /** The active set or a weight in it changed; `previous` is the active set before. */
+  protected abstract rebuild(previous: readonly EndpointState[]): void;
+
+  abstract pick(ctx: PickContext): Endpoint | undefined;
+
+  onStart(endpoint: Endpoint): void {
+    (endpoint as EndpointState).inflight++;
+  }
+
+  onEnd(endpoint: Endpoint, result: RequestResult): void {
+    const e = endpoint as EndpointState;
+    if (e.inflight > 0) e.inflight--;
+    this.observe(e, result);
+  }
+
+  /** Feedback for policies that learn from responses. */
+  protected observe(_endpoint: EndpointState, _result: RequestResult): void {}
+}
+
+function sameActive(before: readonly EndpointState[], weights: readonly number[], after: readonly EndpointState[]): boolean {
+  if (before.length !== after.length) return false;
+  for (let i = 0; i < before.length; i++) {
+    if (before[i] !== after[i] || weights[i] !== after[i].weight) return false;
+  }
+  return true;
+}
+
+/** Whether every endpoint has the same weight (then the unweighted fast paths apply). */
+export function equalWeights(endpoints: readonly EndpointState[]): boolean {
+  for (let i = 1; i < endpoints.length; i++) if (endpoints[i].weight !== endpoints[0].weight) return false;
+  return true;
+}
