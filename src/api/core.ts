@@ -11,17 +11,34 @@ export interface ServicePort {
   readonly targetPort?: number | string;
   readonly protocol?: 'TCP' | 'UDP' | 'SCTP';
   readonly appProtocol?: string;
+  /** Allocated by the cluster for NodePort and LoadBalancer Services. */
+  readonly nodePort?: number;
 }
+
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
 
 export interface Service extends KubeObject {
   readonly kind: 'Service';
   readonly spec?: {
-    readonly type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+    readonly type?: ServiceType;
+    readonly selector?: Readonly<Record<string, string>>;
     readonly ports?: readonly ServicePort[];
     readonly externalName?: string;
     readonly clusterIP?: string;
+    readonly clusterIPs?: readonly string[];
+    readonly externalIPs?: readonly string[];
+    readonly externalTrafficPolicy?: 'Cluster' | 'Local';
+    readonly healthCheckNodePort?: number;
     readonly trafficDistribution?: string;
   };
+  readonly status?: {
+    readonly loadBalancer?: { readonly ingress?: readonly LoadBalancerIngress[] };
+  };
+}
+
+export interface LoadBalancerIngress {
+  readonly ip?: string;
+  readonly hostname?: string;
 }
 
 export interface EndpointConditions {

@@ -62,6 +62,7 @@ export interface Gateway extends KubeObject {
     readonly infrastructure?: {
       readonly labels?: Readonly<Record<string, string>>;
       readonly annotations?: Readonly<Record<string, string>>;
+      readonly parametersRef?: { readonly group: string; readonly kind: string; readonly name: string };
     };
   };
 }

@@ -3,3 +3,4 @@ export * from './meta.ts';
 export * from './core.ts';
 export * from './gateway-api.ts';
 export type * from './snapshot.ts';
+export * from './gateway-service.ts';
