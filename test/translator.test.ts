@@ -1,4 +1,6 @@
 // Translator goldens: every src/translator/testdata/<case>.in.yaml translates to <case>.out.yaml.
+// Cases named `kubernetes-*` translate in Kubernetes mode (KUBERNETES_OPTIONS); a
+// `<case>.options.yaml` next to a case overrides options (its `deployment` is merged).
 // UPDATE_GOLDEN=1 rewrites the .out.yaml files instead of comparing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +14,10 @@ import { translate, type TranslateOptions } from '../src/translator/index.ts';
 
 const TESTDATA = join(import.meta.dirname, '..', 'src', 'translator', 'testdata');
 const OPTIONS: TranslateOptions = { controllerName: 'waygate.dev/gateway-controller', listenAddress: '0.0.0.0' };
+const KUBERNETES_OPTIONS: TranslateOptions = {
+  ...OPTIONS,
+  deployment: { kind: 'kubernetes', namespace: 'waygate-system', proxySelector: { 'app.kubernetes.io/name': 'waygate' }, serviceType: 'LoadBalancer' },
+};
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
 const cases = readdirSync(TESTDATA).filter((f) => f.endsWith('.in.yaml')).map((f) => f.slice(0, -'.in.yaml'.length)).sort();
@@ -21,9 +27,18 @@ function loadObjects(name: string): KubeObject[] {
   return YAML.parseAllDocuments(text).map((d) => d.toJS()).filter((o) => o && typeof o === 'object') as KubeObject[];
 }
 
-function render(snapshot: Snapshot): string {
-  const { ir, statuses } = translate(snapshot, OPTIONS);
-  return YAML.stringify({ statuses, ir }, { aliasDuplicateObjects: false });
+function optionsFor(name: string): TranslateOptions {
+  const base = name.startsWith('kubernetes-') ? KUBERNETES_OPTIONS : OPTIONS;
+  const path = join(TESTDATA, `${name}.options.yaml`);
+  if (!existsSync(path)) return base;
+  const extra = YAML.parse(readFileSync(path, 'utf8')) as Partial<TranslateOptions>;
+  const deployment = extra.deployment || base.deployment ? { ...base.deployment, ...extra.deployment } : undefined;
+  return { ...base, ...extra, ...(deployment ? { deployment: deployment as TranslateOptions['deployment'] } : {}) };
+}
+
+function render(snapshot: Snapshot, options: TranslateOptions): string {
+  const { ir, statuses, services } = translate(snapshot, options);
+  return YAML.stringify({ statuses, ir, ...(services ? { services } : {}) }, { aliasDuplicateObjects: false });
 }
 
 /** A small seeded generator (mulberry32), so failures reproduce. */
@@ -53,9 +68,10 @@ test('there are golden cases', () => {
 
 for (const name of cases) {
   test(`golden: ${name}`, () => {
+    const options = optionsFor(name);
     const snapshot = snapshotOf(loadObjects(name));
-    const actual = render(snapshot);
-    assert.deepEqual(validateIR(translate(snapshot, OPTIONS).ir), [], 'the IR must validate');
+    const actual = render(snapshot, options);
+    assert.deepEqual(validateIR(translate(snapshot, options).ir), [], 'the IR must validate');
     const outPath = join(TESTDATA, `${name}.out.yaml`);
     if (UPDATE) {
       writeFileSync(outPath, actual);
@@ -69,13 +85,14 @@ for (const name of cases) {
 test('translate is deterministic when input objects are shuffled', () => {
   const rand = seeded(42);
   for (const name of cases) {
+    const options = optionsFor(name);
     const objects = loadObjects(name);
-    const expected = render(snapshotOf(objects));
+    const expected = render(snapshotOf(objects), options);
     for (let round = 0; round < 3; round++) {
-      assert.equal(render(snapshotOf(shuffle(objects, rand))), expected, `${name}: shuffled input objects`);
+      assert.equal(render(snapshotOf(shuffle(objects, rand)), options), expected, `${name}: shuffled input objects`);
       const sorted = snapshotOf(objects) as unknown as Record<string, KubeObject[]>;
       const unsorted = Object.fromEntries(Object.entries(sorted).map(([k, v]) => [k, shuffle(v, rand)])) as unknown as Snapshot;
-      assert.equal(render(unsorted), expected, `${name}: shuffled snapshot lists`);
+      assert.equal(render(unsorted, options), expected, `${name}: shuffled snapshot lists`);
     }
   }
 });
@@ -99,11 +116,12 @@ function mutate(value: unknown, rand: () => number, depth = 0): unknown {
 test('translate never throws on malformed objects', () => {
   const rand = seeded(7);
   for (const name of cases) {
+    const options = optionsFor(name);
     const objects = loadObjects(name);
     for (let round = 0; round < 50; round++) {
       const broken = objects.map((o) => mutate(o, rand) as KubeObject);
       assert.doesNotThrow(() => {
-        const { ir } = translate(snapshotOf(broken), OPTIONS);
+        const { ir } = translate(snapshotOf(broken), options);
         assert.deepEqual(validateIR(ir), []);
       }, `${name}: round ${round}`);
     }

@@ -1,7 +1,8 @@
 // Sockets: every programmable listener binds on each of its Gateway's addresses. Listeners of
 // different Gateways on the same address:port share one bind (isolated by hostname); when two
 // of them claim the same hostname there, the older Gateway keeps it and the other listener is
-// Conflicted (HostnameConflict) and not programmed.
+// Conflicted (HostnameConflict) and not programmed. In Kubernetes mode a listener binds its
+// Gateway's container port for its port instead, so Gateways never share a bind.
 import { bindName } from '../ir/index.ts';
 import { ListenerReason } from './conditions.ts';
 import { isListenerProgrammable, type GatewayState, type ListenerState } from './model.ts';
@@ -29,7 +30,7 @@ export function planBinds(gateways: readonly GatewayState[]): Map<string, BindPl
         };
         continue;
       }
-      for (const ip of gateway.ips) bindFor(binds, ip, listener.spec.port).listeners.set(listener.hostname ?? '', listener);
+      for (const ip of gateway.ips) bindFor(binds, ip, bindPort(listener)).listeners.set(listener.hostname ?? '', listener);
     }
   }
   return binds;
@@ -39,11 +40,16 @@ function findClash(
   binds: ReadonlyMap<string, BindPlan>, gateway: GatewayState, listener: ListenerState,
 ): { bind: string; other: ListenerState } | undefined {
   for (const ip of gateway.ips) {
-    const name = bindName(ip, listener.spec.port);
+    const name = bindName(ip, bindPort(listener));
     const other = binds.get(name)?.listeners.get(listener.hostname ?? '');
     if (other && other.gateway !== gateway) return { bind: name, other };
   }
   return undefined;
+}
+
+/** The port a listener binds: its own, or in Kubernetes mode the container port allocated for it. */
+function bindPort(listener: ListenerState): number {
+  return listener.gateway.service?.containerPorts.get(listener.spec.port) ?? listener.spec.port;
 }
 
 function bindFor(binds: Map<string, BindPlan>, address: string, port: number): BindPlan {

@@ -21,6 +21,7 @@ export const GatewayReason = {
   Accepted: 'Accepted',
   ListenersNotValid: 'ListenersNotValid',
   Invalid: 'Invalid',
+  InvalidParameters: 'InvalidParameters',
   UnsupportedAddress: 'UnsupportedAddress',
   Programmed: 'Programmed',
   AddressNotUsable: 'AddressNotUsable',

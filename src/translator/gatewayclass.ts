@@ -1,5 +1,5 @@
 // GatewayClass: Waygate accepts every class whose spec.controllerName is its own and ignores
-// all others entirely (no status).
+// all others entirely (no status). An accepted class lists the features Waygate supports.
 import type { GatewayClass } from '../api/index.ts';
 import { ConditionType, GatewayClassReason, condition, conditionFrom, type Problem } from './conditions.ts';
 import type { ObjectStatus } from './types.ts';
@@ -10,14 +10,16 @@ export interface GatewayClassResult {
   readonly statuses: readonly ObjectStatus[];
 }
 
-export function processGatewayClasses(classes: readonly GatewayClass[], controllerName: string): GatewayClassResult {
+export function processGatewayClasses(
+  classes: readonly GatewayClass[], controllerName: string, features: readonly { name: string }[],
+): GatewayClassResult {
   const accepted = new Set<string>();
   const statuses: ObjectStatus[] = [];
   for (const gc of classes) {
     if (gc.spec?.controllerName !== controllerName || !gc.metadata?.name) continue;
     const problem = validateGatewayClass(gc);
     if (!problem) accepted.add(gc.metadata.name);
-    statuses.push(gatewayClassStatus(gc, problem));
+    statuses.push(gatewayClassStatus(gc, problem, features));
   }
   return { accepted, statuses };
 }
@@ -31,7 +33,7 @@ function validateGatewayClass(gc: GatewayClass): Problem | undefined {
   };
 }
 
-function gatewayClassStatus(gc: GatewayClass, problem: Problem | undefined): ObjectStatus {
+function gatewayClassStatus(gc: GatewayClass, problem: Problem | undefined, features: readonly { name: string }[]): ObjectStatus {
   const generation = gc.metadata.generation;
   return {
     apiVersion: gc.apiVersion,
@@ -42,6 +44,7 @@ function gatewayClassStatus(gc: GatewayClass, problem: Problem | undefined): Obj
         conditionFrom(ConditionType.Accepted, problem, GatewayClassReason.Accepted, 'The GatewayClass is accepted', generation),
         condition(ConditionType.SupportedVersion, 'True', GatewayClassReason.SupportedVersion, 'Gateway API v1.6 is supported', generation),
       ],
+      ...(problem ? {} : { supportedFeatures: features }),
     },
   };
 }

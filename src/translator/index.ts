@@ -1,3 +1,6 @@
-// translator: PURE. snapshot → { ir, statuses }. No I/O, no clock, no randomness.
+// translator: PURE. snapshot → { ir, statuses, services }. No I/O, no clock, no randomness.
 export { translate } from './translate.ts';
-export type { ObjectStatus, TranslateOptions, TranslateResult } from './types.ts';
+export { SUPPORTED_FEATURES, supportedFeatures } from './supported-features.ts';
+export type {
+  GatewayServiceType, KubernetesDeployment, ObjectStatus, TranslateOptions, TranslateResult,
+} from './types.ts';

@@ -15,7 +15,27 @@ export interface GatewayState {
   readonly unusable?: Problem;
   /** Addresses the listeners bind on. */
   readonly ips: readonly string[];
+  /** Kubernetes mode: IP addresses from spec.addresses, for the Service. */
+  readonly requestedIps: readonly string[];
+  /** Kubernetes mode: the Service is to assign an address. */
+  readonly dynamicAddress: boolean;
   readonly listeners: readonly ListenerState[];
+  /** Kubernetes mode: the Gateway's Service, container ports and observed addresses. */
+  service?: GatewayServicePlan;
+}
+
+/** Kubernetes mode: what the Gateway's Service is and what the cluster made of it. */
+export interface GatewayServicePlan {
+  readonly namespace: string;
+  readonly name: string;
+  /** Listener port → the container port the pods bind for it. */
+  readonly containerPorts: ReadonlyMap<number, number>;
+  /** status.addresses, read from the observed Service. */
+  readonly addresses: readonly { readonly type: string; readonly value: string }[];
+  /** Programmed=False (AddressNotAssigned) while the Service lacks the address it should have. */
+  readonly notAssigned?: Problem;
+  /** Added to the Accepted message (e.g. an unknown waygate.dev/service-type value). */
+  readonly note?: string;
 }
 
 /** Where a conflict puts a listener: it stays in status but is never programmed. */
@@ -37,6 +57,8 @@ export interface ListenerState {
   /** ResolvedRefs=False (e.g. InvalidRouteKinds). */
   readonly unresolved?: Problem;
   conflict?: ListenerConflict;
+  /** Kubernetes mode: no container port is free for this listener (Accepted=False, PortUnavailable). */
+  unavailable?: Problem;
   /** Routes attached per spec (keys), counted in attachedRoutes when the route is Accepted. */
   readonly attachedRoutes: Set<string>;
   /** Per-hostname route entries attached to this listener, for the IR. */
@@ -56,5 +78,6 @@ export interface AttachedRoute {
 /** Whether the listener goes into the IR (and reports Programmed=True). */
 export function isListenerProgrammable(listener: ListenerState): boolean {
   const gw = listener.gateway;
-  return !gw.rejected && !gw.unusable && !listener.rejected && !listener.conflict && listener.supportedKinds.length > 0;
+  return !gw.rejected && !gw.unusable && !listener.rejected && !listener.conflict && !listener.unavailable
+    && listener.supportedKinds.length > 0;
 }

@@ -5,18 +5,22 @@ import { planBinds } from './binds.ts';
 import { buildContext } from './context.ts';
 import { gatewayStatus, processGateways } from './gateway.ts';
 import { processGatewayClasses } from './gatewayclass.ts';
+import { planGatewayServices } from './gateway-services.ts';
 import { processHttpRoutes } from './httproute.ts';
 import { buildIR } from './ir-builder.ts';
 import { sortStatuses } from './status.ts';
+import { supportedFeatures } from './supported-features.ts';
 import type { TranslateOptions, TranslateResult } from './types.ts';
 import { list } from './fields.ts';
 
 export function translate(snapshot: Snapshot, options: TranslateOptions): TranslateResult {
   const ctx = buildContext(snapshot, options);
   // 1. GatewayClasses: which classes are Waygate's.
-  const classes = processGatewayClasses(list(snapshot.gatewayClasses), options.controllerName);
+  const classes = processGatewayClasses(list(snapshot.gatewayClasses), options.controllerName, supportedFeatures(options));
   // 2. Gateways of those classes: addresses, listeners, conflicts within each Gateway.
   const gateways = processGateways(ctx, list(snapshot.gateways), classes.accepted);
+  // 2b. Kubernetes mode: each Gateway's Service, container ports and observed addresses.
+  const services = options.deployment ? planGatewayServices(ctx, gateways, options.deployment) : undefined;
   // 3. Sockets: listeners of all Gateways by address:port; conflicts across Gateways.
   const binds = planBinds(gateways);
   // 4. HTTPRoutes: attachment to listeners, rules, backendRefs, route status.
@@ -24,5 +28,5 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   // 5. The IR, and Gateway status (which needs the attached route counts).
   const ir = buildIR(ctx, binds, routes.backends);
   const statuses = sortStatuses([...classes.statuses, ...gateways.map(gatewayStatus), ...routes.statuses]);
-  return { ir, statuses };
+  return services ? { ir, statuses, services } : { ir, statuses };
 }
