@@ -111,6 +111,16 @@ for (const policy of BALANCER_POLICIES) {
   });
 }
 
+// Round robin ignores weights; peak EWMA divides costs by weight, which shows only with feedback.
+for (const policy of BALANCER_POLICIES.filter((p) => p.name !== 'RoundRobin' && p.name !== 'PeakEWMA')) {
+  test(`update: ${policy.name} follows a change of weight alone`, () => {
+    const b = balancer(policy.name, 'a b');
+    b.update(endpoints('a:3 b'));
+    const share = shares(b, 20_000, (i) => hash32(`client-${i}`)).get('a')!;
+    assert.ok(Math.abs(share - 0.75) <= 0.04, `a: ${share}`);
+  });
+}
+
 test('least request: power of two choices never picks the busiest of three', () => {
   const b = balancer('LeastRequest', 'a b c');
   const [a, bb] = [b.get(keyOf('a'))!, b.get(keyOf('b'))!];
@@ -177,6 +187,18 @@ test('peak EWMA: cost is latency × (requests in flight + 1)', () => {
   assert.equal(b.cost(a), 30);
   assert.equal(b.cost(bb), 25);
   assert.equal(sequence(b, 4), 'b b b b');
+});
+
+test('peak EWMA: cost is divided by weight', () => {
+  const c = clock();
+  const b = new PeakEwmaBalancer({ random: seededRandom(3), now: c.now });
+  b.update(endpoints('a:2 b'));
+  for (const letter of ['a', 'b']) b.onEnd(b.get(keyOf(letter))!, { latencyMs: 10, ok: true });
+  b.onStart(b.get(keyOf('a'))!);
+  // a: 10 × 2 / 2 = 10 ties b: 10 × 1 / 1; a second request in flight tips it.
+  assert.equal(b.cost(b.get(keyOf('a'))!), 10);
+  b.onStart(b.get(keyOf('a'))!);
+  assert.equal(sequence(b, 3), 'b b b');
 });
 
 test('peak EWMA: a slower response raises the estimate at once, which then decays with time', () => {

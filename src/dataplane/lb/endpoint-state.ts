@@ -81,6 +81,8 @@ export abstract class BaseBalancer implements Balancer {
   }
 
   update(inputs: readonly EndpointInput[]): void {
+    const previous = this.active;
+    const weights = previous.map((e) => e.weight);
     const byKey = new Map<string, EndpointState>();
     for (const input of inputs) {
       if (byKey.has(input.key)) continue;
@@ -88,8 +90,6 @@ export abstract class BaseBalancer implements Balancer {
       assign(e, input);
       byKey.set(input.key, e);
     }
-    const previous = this.active;
-    const weights = previous.map((e) => e.weight);
     this.#byKey = byKey;
     this.all = [...byKey.values()];
     for (const e of previous) e.active = false;
