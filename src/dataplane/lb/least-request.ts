@@ -4,7 +4,7 @@ import { EdfScheduler } from './edf.ts';
 import { BaseBalancer, equalWeights } from './endpoint-state.ts';
 import type { EndpointState } from './endpoint-state.ts';
 import { randomIndex } from './random.ts';
-import type { CommonOptions, Endpoint } from './types.ts';
+import type { CommonOptions, Endpoint, PickContext } from './types.ts';
 
 export interface LeastRequestOptions extends CommonOptions {
   /** Random candidates compared per pick (2: power of two choices). At least the endpoint count: full scan. */
@@ -34,7 +34,7 @@ export class LeastRequestBalancer extends BaseBalancer {
     this.#edf = equalWeights(this.active) ? undefined : new EdfScheduler(this.active, weightOf);
   }
 
-  pick(): Endpoint | undefined {
+  pick(_ctx: PickContext): Endpoint | undefined {
     const active = this.active;
     const n = active.length;
     if (n <= 1) return active[0];

@@ -2,7 +2,7 @@
 import { BaseBalancer } from './endpoint-state.ts';
 import type { EndpointState } from './endpoint-state.ts';
 import { randomIndex } from './random.ts';
-import type { CommonOptions, Endpoint, RequestResult } from './types.ts';
+import type { CommonOptions, Endpoint, PickContext, RequestResult } from './types.ts';
 
 export interface PeakEwmaOptions extends CommonOptions {
   /** Time constant of the decay: an observation weighs 1/e of its value after this long. Default 10 s. */
@@ -35,7 +35,7 @@ export class PeakEwmaBalancer extends BaseBalancer {
 
   protected rebuild(): void {}
 
-  pick(): Endpoint | undefined {
+  pick(_ctx: PickContext): Endpoint | undefined {
     const active = this.active;
     const n = active.length;
     if (n <= 1) return active[0];

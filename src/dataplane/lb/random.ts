@@ -1,7 +1,7 @@
 // Hot path: the Random policy (O(1) unweighted, O(log n) weighted, no allocation), and the
 // seeded generator that tests inject wherever a policy draws random numbers.
 import { BaseBalancer, equalWeights } from './endpoint-state.ts';
-import type { Endpoint, Random } from './types.ts';
+import type { Endpoint, PickContext, Random } from './types.ts';
 
 /** A deterministic generator in [0, 1) (mulberry32): the same seed gives the same sequence. */
 export function seededRandom(seed: number): Random {
@@ -38,7 +38,7 @@ export class RandomBalancer extends BaseBalancer {
     this.#cumulative = sums;
   }
 
-  pick(): Endpoint | undefined {
+  pick(_ctx: PickContext): Endpoint | undefined {
     const active = this.active;
     const n = active.length;
     if (n <= 1) return active[0];

@@ -1,7 +1,7 @@
 // Hot path: plain round robin over the usable endpoints, O(1) and allocation-free per pick.
 import { BaseBalancer } from './endpoint-state.ts';
 import type { EndpointState } from './endpoint-state.ts';
-import type { Endpoint } from './types.ts';
+import type { Endpoint, PickContext } from './types.ts';
 
 /** Each usable endpoint in turn, in the order of the endpoint list; weights are ignored. */
 export class RoundRobinBalancer extends BaseBalancer {
@@ -15,7 +15,7 @@ export class RoundRobinBalancer extends BaseBalancer {
     this.#next = at >= 0 ? at : 0;
   }
 
-  pick(): Endpoint | undefined {
+  pick(_ctx: PickContext): Endpoint | undefined {
     const active = this.active;
     const n = active.length;
     if (n <= 1) return active[0];

@@ -2,7 +2,7 @@
 // pick over the usable endpoints of one Service port; allocation-free.
 import { BaseBalancer, equalWeights } from './endpoint-state.ts';
 import type { EndpointState } from './endpoint-state.ts';
-import type { Endpoint } from './types.ts';
+import type { Endpoint, PickContext } from './types.ts';
 
 /**
  * Every pick adds each weight to the endpoint's running score, takes the highest score (the
@@ -26,7 +26,7 @@ export class WeightedRoundRobinBalancer extends BaseBalancer {
     if (this.#next >= active.length) this.#next = 0;
   }
 
-  pick(): Endpoint | undefined {
+  pick(_ctx: PickContext): Endpoint | undefined {
     const active = this.active;
     const n = active.length;
     if (n <= 1) return active[0];
