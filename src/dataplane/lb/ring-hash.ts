@@ -31,8 +31,12 @@ export class RingHashBalancer extends BaseBalancer {
   readonly #pointsPerWeight: number;
   readonly #minRingSize: number;
   readonly #maxRingSize: number;
+  /** Sorted point hashes, and the rank (in #byRank) of each point's endpoint. */
   #hashes: Uint32Array = new Uint32Array(0);
-  #owners: EndpointState[] = [];
+  #ranks: Int32Array = new Int32Array(0);
+  #byRank: EndpointState[] = [];
+  /** Point hashes by endpoint key, kept while the endpoint is listed: rebuilds hash only newcomers. */
+  #points = new Map<string, Uint32Array>();
 
   constructor(options: RingHashOptions = {}) {
     super(options);
@@ -46,9 +50,41 @@ export class RingHashBalancer extends BaseBalancer {
   }
 
   protected rebuild(): void {
-    const points = buildRing(this.active, this.#pointsPerWeight, this.#minRingSize, this.#maxRingSize);
-    this.#hashes = Uint32Array.from(points, (p) => p.hash);
-    this.#owners = points.map((p) => p.endpoint);
+    // Ranks in key order, so that points with equal hashes sort the same in every worker.
+    const byRank = [...this.active].sort((x, y) => (x.key < y.key ? -1 : 1));
+    let total = 0;
+    for (const e of byRank) total += e.weight;
+    const p = total === 0 ? 0 : pointsPerWeight(total, this.#pointsPerWeight, this.#minRingSize, this.#maxRingSize);
+    // A point is hash · 2^21 + rank: exact in a double, so a plain numeric sort orders the ring.
+    const packed = new Float64Array(total * p);
+    let j = 0;
+    for (let rank = 0; rank < byRank.length; rank++) {
+      const points = this.#pointsOf(byRank[rank].key, byRank[rank].weight * p);
+      for (let i = 0; i < points.length; i++) packed[j++] = points[i] * RANKS + rank;
+    }
+    packed.sort();
+    const hashes = new Uint32Array(packed.length);
+    const ranks = new Int32Array(packed.length);
+    for (let i = 0; i < packed.length; i++) {
+      ranks[i] = packed[i] % RANKS;
+      hashes[i] = (packed[i] - ranks[i]) / RANKS;
+    }
+    this.#hashes = hashes;
+    this.#ranks = ranks;
+    this.#byRank = byRank;
+    for (const key of this.#points.keys()) if (this.get(key) === undefined) this.#points.delete(key);
+  }
+
+  /** hash32(`key_i`) for i < count, from the cache when it has enough. */
+  #pointsOf(key: string, count: number): Uint32Array {
+    const cached = this.#points.get(key);
+    if (cached !== undefined && cached.length >= count) return cached.subarray(0, count);
+    const points = new Uint32Array(count);
+    const known = cached === undefined ? 0 : cached.length;
+    if (cached !== undefined) points.set(cached);
+    for (let i = known; i < count; i++) points[i] = hash32(`${key}_${i}`);
+    this.#points.set(key, points);
+    return points;
   }
 
   pick(ctx: PickContext): Endpoint | undefined {
@@ -63,30 +99,16 @@ export class RingHashBalancer extends BaseBalancer {
       if (hashes[mid] < h) lo = mid + 1;
       else hi = mid;
     }
-    return this.#owners[lo === n ? 0 : lo];
+    return this.#byRank[this.#ranks[lo === n ? 0 : lo]];
   }
 }
 
-interface Point {
-  readonly hash: number;
-  readonly endpoint: EndpointState;
-}
+/** Endpoint ranks a packed point can hold (2^21). */
+const RANKS = 2_097_152;
 
 /** Points per weight: pointsPerWeight, doubled until the ring reaches minRingSize, cut to maxRingSize. */
 export function pointsPerWeight(totalWeight: number, perWeight: number, minRingSize: number, maxRingSize: number): number {
   let p = perWeight;
   while (p * totalWeight < minRingSize) p *= 2;
   return Math.max(1, Math.min(p, Math.floor(maxRingSize / totalWeight)));
-}
-
-function buildRing(active: readonly EndpointState[], perWeight: number, minRingSize: number, maxRingSize: number): Point[] {
-  let total = 0;
-  for (const e of active) total += e.weight;
-  if (total === 0) return [];
-  const p = pointsPerWeight(total, perWeight, minRingSize, maxRingSize);
-  const points: Point[] = [];
-  for (const e of active) {
-    for (let i = 0; i < e.weight * p; i++) points.push({ hash: hash32(`${e.key}_${i}`), endpoint: e });
-  }
-  return points.sort((a, b) => a.hash - b.hash || (a.endpoint.key < b.endpoint.key ? -1 : a.endpoint.key > b.endpoint.key ? 1 : 0));
 }
