@@ -1,0 +1,43 @@
+// The kinds the Kubernetes provider watches: one line each, so a new route kind (GRPCRoute,
+// TLSRoute) or Ingress is added here and nowhere else in the provider.
+
+export interface KubernetesKind {
+  readonly kind: string;
+  /** The version watched; objects enter the store with this apiVersion. */
+  readonly apiVersion: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+  /** Whether the provider's `labelSelector` applies (Gateway API objects Waygate is configured by). */
+  readonly selectable: boolean;
+  /** Only objects that a Gateway references are watched (see README: Secrets). */
+  readonly referencedOnly?: boolean;
+  /** What to install when the API server does not serve the kind (a CRD); absent for built-in kinds. */
+  readonly install?: string;
+}
+
+const GATEWAY_API = 'the Gateway API CRDs (standard channel: kubectl apply -f https://github.com/kubernetes-sigs/gateway-api/releases/latest/download/standard-install.yaml)';
+
+export const KUBERNETES_KINDS: readonly KubernetesKind[] = [
+  { kind: 'Namespace', apiVersion: 'v1', plural: 'namespaces', namespaced: false, selectable: false },
+  { kind: 'GatewayClass', apiVersion: 'gateway.networking.k8s.io/v1', plural: 'gatewayclasses', namespaced: false, selectable: false, install: GATEWAY_API },
+  { kind: 'Gateway', apiVersion: 'gateway.networking.k8s.io/v1', plural: 'gateways', namespaced: true, selectable: true, install: GATEWAY_API },
+  { kind: 'HTTPRoute', apiVersion: 'gateway.networking.k8s.io/v1', plural: 'httproutes', namespaced: true, selectable: true, install: GATEWAY_API },
+  // v1beta1: served by every Gateway API release that has ReferenceGrant.
+  { kind: 'ReferenceGrant', apiVersion: 'gateway.networking.k8s.io/v1beta1', plural: 'referencegrants', namespaced: true, selectable: false, install: GATEWAY_API },
+  { kind: 'Service', apiVersion: 'v1', plural: 'services', namespaced: true, selectable: false },
+  { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', plural: 'endpointslices', namespaced: true, selectable: false },
+  { kind: 'Secret', apiVersion: 'v1', plural: 'secrets', namespaced: true, selectable: false, referencedOnly: true },
+  { kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps', namespaced: true, selectable: false },
+];
+
+/** The collection path: `/api/v1/namespaces/ns/services`, `/apis/gateway.networking.k8s.io/v1/gateways`. */
+export function collectionPath(kind: KubernetesKind, namespace: string | undefined): string {
+  const root = kind.apiVersion.includes('/') ? `/apis/${kind.apiVersion}` : `/api/${kind.apiVersion}`;
+  const scope = kind.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${root}${scope}/${kind.plural}`;
+}
+
+/** The store source a kind's objects are published under. */
+export function sourceName(kind: KubernetesKind): string {
+  return `kubernetes/${kind.kind}`;
+}
