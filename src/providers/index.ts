@@ -11,3 +11,4 @@ export { KUBERNETES_KINDS, type KubernetesKind } from './kubernetes/kinds.ts';
 export type { BackoffOptions } from './kubernetes/backoff.ts';
 export type { InformerHealth, InformerState } from './kubernetes/supervised-informer.ts';
 export { loadKubeConfig, type LoadKubeConfigOptions } from './kubernetes/kubeconfig.ts';
+export { GatewayServiceReconciler, type GatewayServiceReconcilerOptions, type GatewayServiceStats } from './kubernetes/gateway-services.ts';
