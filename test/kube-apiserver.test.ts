@@ -286,6 +286,19 @@ describe('test Kubernetes API server', () => {
     assert.equal(events[0].object.reason, 'Expired');
   });
 
+  test('sendInitialEvents streams the current state, marks its end with a bookmark, and timeoutSeconds ends the watch', async () => {
+    server.create(configMap('initial', {}, { initial: 'yes' }));
+    const started = Date.now();
+    const res = await fetch(`${server.url}/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&labelSelector=initial%3Dyes&timeoutSeconds=1`, { headers: { authorization: `Bearer ${server.token}` } });
+    assert.equal(res.status, 200);
+    const events = (await res.text()).trim().split('\n').map((line) => JSON.parse(line));
+    assert.ok(Date.now() - started >= 900, 'the stream ended after timeoutSeconds, cleanly');
+    assert.deepEqual(events.slice(0, 2).map((e) => e.type), ['ADDED', 'BOOKMARK']);
+    assert.equal(events[1].object.metadata.annotations['k8s.io/initial-events-end'], 'true');
+    const missingBookmarks = await raw(server, '/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan');
+    assert.equal(missingBookmarks.status, 400);
+  });
+
   test('makeInformer lists then watches; dropped watches end with an error the client sees', async () => {
     const path = '/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes';
     const informer = makeInformer<KubernetesObject>(kc, path, () => custom.listNamespacedCustomObject({ ...GW, namespace: 'default', plural: 'httproutes' }));

@@ -282,7 +282,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     update: (obj) => kubectl.update(obj),
     apply(obj) {
       const { def } = findDef(obj.apiVersion, obj.kind);
-      const exists = storage.itemsAt(def).some(([, o]) => o.metadata.name === obj.metadata?.name && o.metadata.namespace === nsOf(def, obj));
+      const exists = storage.has(def, nsOf(def, obj), obj.metadata?.name);
       const { resourceVersion: _rv, ...metadata } = obj.metadata ?? {};
       return exists ? kubectl.update({ ...obj, metadata }) : kubectl.create({ ...obj, metadata });
     },

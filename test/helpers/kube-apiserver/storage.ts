@@ -87,6 +87,10 @@ export class Storage {
     return bucket;
   }
 
+  has(def: ResourceDef, namespace: string | undefined, name: string): boolean {
+    return this.#bucket(def).has(objectKey(def, namespace, name));
+  }
+
   get(def: ResourceDef, namespace: string | undefined, name: string): KubeJson {
     const obj = this.#bucket(def).get(objectKey(def, namespace, name));
     if (!obj) throw errors.notFound(def, name);
