@@ -1,5 +1,6 @@
 // dump(): the compiled tables as deterministic text, in lookup order, for golden tests and
 // `waygate explain`. Exact hosts sorted, wildcards longest first, then the catch-all.
+import { endpointReady, endpointServing, endpointTerminating, type IREndpoint } from '../ir/index.ts';
 import type { CompiledConfig, CompiledRoute, CompiledStringMatch, HostTable } from './types.ts';
 
 export function dump(compiled: CompiledConfig): string {
@@ -17,11 +18,23 @@ export function dump(compiled: CompiledConfig): string {
   }
   for (const name of [...compiled.backends.keys()].sort()) {
     const endpoints = compiled.backends.get(name)!.endpoints;
-    const list = endpoints.map((e) => `${e.address}:${e.port}${e.terminating ? ' (terminating)' : ''}`).join(', ');
+    const list = endpoints.map((e) => `${e.address}:${e.port}${conditionsText(e)}`).join(', ');
     out.push(`backend ${name}: ${list || 'no endpoints'}`);
   }
   for (const error of compiled.errors) out.push(`error ${error}`);
   return out.join('\n') + '\n';
+}
+
+/** ` (terminating)`, ` (ready, terminating)`, ` (ready, not serving)`; nothing for a plain ready endpoint. */
+function conditionsText(e: IREndpoint): string {
+  const parts: string[] = [];
+  const ready = endpointReady(e);
+  const serving = endpointServing(e);
+  const terminating = endpointTerminating(e);
+  if (ready && (terminating || !serving)) parts.push('ready');
+  if (!serving) parts.push('not serving');
+  if (terminating) parts.push('terminating');
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
 }
 
 function hostOrder<T>(table: HostTable<T>): [string, T][] {

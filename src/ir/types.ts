@@ -97,14 +97,28 @@ export interface IRDirectResponseAction {
 export interface IRBackend {
   /** Stable name: `service/<namespace>/<name>/<port>`. */
   readonly name: string;
-  /** Usable endpoints, sorted by address then port. Empty: requests get 503. */
+  /**
+   * Every endpoint some tier can use (`endpointUsable`), sorted by address then port, one per
+   * address and port. Empty: requests get 503.
+   */
   readonly endpoints: readonly IREndpoint[];
 }
 
+/**
+ * One endpoint with its EndpointSlice conditions. The data plane picks ready endpoints, and
+ * serving terminating ones only when none is ready (or for a session that persists on one), so
+ * the choice of tier is the data plane's, not the translator's. A condition is written only when
+ * it differs from its default; read them with `endpointReady`, `endpointServing` and
+ * `endpointTerminating` (endpoints.ts).
+ */
 export interface IREndpoint {
   readonly address: string;
   readonly port: number;
-  /** The endpoint is serving but terminating (used only when no endpoint is ready). */
+  /** Default: `serving && !terminating` (true only otherwise with Service `publishNotReadyAddresses`). */
+  readonly ready?: boolean;
+  /** Default: true. */
+  readonly serving?: boolean;
+  /** Default: false. */
   readonly terminating?: boolean;
   readonly zone?: string;
 }

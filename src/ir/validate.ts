@@ -1,6 +1,7 @@
 // Structural checks on an IR before it is published: a failure here is a translator bug,
 // so it is reported with the element's name and the configuration is not published.
-import type { IR } from './types.ts';
+import { endpointUsable } from './endpoints.ts';
+import type { IR, IRBackend } from './types.ts';
 
 export function validateIR(ir: IR): string[] {
   const errors: string[] = [];
@@ -26,5 +27,20 @@ export function validateIR(ir: IR): string[] {
       }
     }
   }
+  for (const backend of ir.backends) validateBackend(backend, errors);
   return errors;
+}
+
+function validateBackend(backend: IRBackend, errors: string[]): void {
+  const seen = new Set<string>();
+  for (const e of backend.endpoints) {
+    let problem: string | undefined;
+    const key = `${e.address}|${e.port}`;
+    if (typeof e.address !== 'string' || e.address === '') problem = 'no address';
+    else if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) problem = 'port out of range';
+    else if (!endpointUsable(e)) problem = 'neither ready nor serving and terminating';
+    else if (seen.has(key)) problem = 'duplicate';
+    seen.add(key);
+    if (problem !== undefined) errors.push(`backend ${backend.name}: endpoint ${e.address}:${e.port}: ${problem}`);
+  }
 }

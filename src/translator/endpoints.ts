@@ -1,7 +1,8 @@
-// IRBackend endpoints of a Service port, from its EndpointSlices: ready endpoints (ready true
-// or unset); when there are none, the serving ones that are terminating; never others.
+// IRBackend endpoints of a Service port, from its EndpointSlices: every endpoint some tier can
+// use (ready, or serving and terminating) with its conditions; the data plane chooses the tier,
+// so that a session can persist on a serving terminating endpoint while others are ready.
 import type { Endpoint, EndpointSlice, ServicePort } from '../api/index.ts';
-import { serviceBackendName, type IRBackend, type IREndpoint } from '../ir/index.ts';
+import { endpointConditions, serviceBackendName, type IRBackend, type IREndpoint } from '../ir/index.ts';
 import { keyOf, type TranslationContext } from './context.ts';
 import type { ServicePortRef } from './backends.ts';
 import { compareText } from './precedence.ts';
@@ -12,43 +13,56 @@ export function buildBackend(ctx: TranslationContext, ref: ServicePortRef): IRBa
   const servicePort = ctx.services.get(keyOf(ref.namespace, ref.name))?.spec?.ports?.find((p) => p?.port === ref.port);
   if (!servicePort) return { name, endpoints: [] };
   const slices = list(ctx.endpointSlices.get(keyOf(ref.namespace, ref.name))).filter((s) => s.addressType !== 'FQDN');
-  const ready = collectEndpoints(slices, servicePort, isReady, false);
-  const endpoints = ready.length > 0 ? ready : collectEndpoints(slices, servicePort, isServingTerminating, true);
+  const endpoints = [...collectEndpoints(slices, servicePort).values()].map((c) => c.endpoint);
   return { name, endpoints: endpoints.sort(compareEndpoints) };
 }
 
-function isReady(ep: Endpoint): boolean {
-  return ep.conditions?.ready !== false;
+interface Candidate {
+  readonly endpoint: IREndpoint;
+  /** Orders duplicates of one address and port: the smallest is kept, whatever the slice order. */
+  readonly rank: string;
 }
 
-function isServingTerminating(ep: Endpoint): boolean {
-  return ep.conditions?.serving === true && ep.conditions?.terminating === true;
-}
-
-/** Endpoints across slices, deduplicated by address:port; an endpoint's first address is used. */
-function collectEndpoints(
-  slices: readonly EndpointSlice[], servicePort: ServicePort, accept: (ep: Endpoint) => boolean, terminating: boolean,
-): IREndpoint[] {
-  const out = new Map<string, IREndpoint>();
+/**
+ * Endpoints across slices, one per address:port (an endpoint's first address is used). The
+ * conditions are read as EndpointSlice defines them: `ready` and `serving` true when unset,
+ * `terminating` false when unset.
+ */
+function collectEndpoints(slices: readonly EndpointSlice[], servicePort: ServicePort): Map<string, Candidate> {
+  const out = new Map<string, Candidate>();
   for (const slice of slices) {
     const port = slicePort(slice, servicePort);
     if (port === undefined) continue;
     for (const ep of list(slice.endpoints)) {
       const address = ep?.addresses?.[0];
-      if (typeof address !== 'string' || !accept(ep)) continue;
+      if (typeof address !== 'string' || address === '') continue;
+      const candidate = candidateOf(ep, address, port);
+      if (candidate === undefined) continue;
       const key = `${address}|${port}`;
-      if (out.has(key)) continue;
-      out.set(key, { address, port, ...(terminating ? { terminating: true } : {}), ...(ep.zone ? { zone: ep.zone } : {}) });
+      const seen = out.get(key);
+      if (seen === undefined || compareText(candidate.rank, seen.rank) < 0) out.set(key, candidate);
     }
   }
-  return [...out.values()];
+  return out;
+}
+
+function candidateOf(ep: Endpoint, address: string, port: number): Candidate | undefined {
+  const ready = ep.conditions?.ready !== false;
+  const serving = ep.conditions?.serving !== false;
+  const terminating = ep.conditions?.terminating === true;
+  if (!ready && !(serving && terminating)) return undefined;
+  const zone = typeof ep.zone === 'string' && ep.zone !== '' ? ep.zone : undefined;
+  const endpoint: IREndpoint = { address, port, ...endpointConditions(ready, serving, terminating), ...(zone ? { zone } : {}) };
+  // Ready before serving-terminating; then any stable order of the rest.
+  const rank = `${ready ? 0 : 1}${terminating ? 1 : 0}${serving ? 0 : 1}|${zone ?? ''}`;
+  return { endpoint, rank };
 }
 
 /** The slice port whose name equals the Service port's name (unnamed matches unnamed). */
 function slicePort(slice: EndpointSlice, servicePort: ServicePort): number | undefined {
   const wanted = servicePort.name ?? '';
-  const port = list(slice.ports).find((p) => (p?.name ?? '') === wanted);
-  return Number.isInteger(port?.port) ? port?.port : undefined;
+  const port = list(slice.ports).find((p) => (p?.name ?? '') === wanted)?.port;
+  return typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535 ? port : undefined;
 }
 
 function compareEndpoints(a: IREndpoint, b: IREndpoint): number {
