@@ -8,10 +8,14 @@ import { Controller, type ConfigPublisher } from './controller/index.ts';
 import { DataPlane } from './dataplane/index.ts';
 import type { IR } from './ir/index.ts';
 import { createLogger, type Logger } from './observability/index.ts';
-import { FileProvider, loadManifests } from './providers/index.ts';
+import {
+  FileProvider, GatewayServiceReconciler, KubernetesProvider, LeaderElector, StatusWriter, loadKubeConfig, loadManifests,
+} from './providers/index.ts';
 import { Store, snapshotOf } from './resources/index.ts';
 import { AckTracker, isEnvelope, runSupervisor } from './supervisor/index.ts';
-import { translate, type TranslateOptions } from './translator/index.ts';
+import { translate, type GatewayServiceType, type TranslateOptions } from './translator/index.ts';
+
+export type { GatewayServiceType };
 
 export const DEFAULT_CONTROLLER_NAME = 'waygate.dev/gateway-controller';
 
@@ -20,7 +24,9 @@ export interface KubernetesServeOptions {
   readonly namespace?: string;
   readonly labelSelector?: string;
   readonly leaderElection: { readonly namespace: string; readonly name: string; readonly leaseDurationMs: number };
-  readonly gatewayServiceType: string;
+  /** Namespace of the Waygate pods: where each Gateway's Service is kept. */
+  readonly podNamespace: string;
+  readonly gatewayServiceType: GatewayServiceType;
   readonly proxySelector: Readonly<Record<string, string>>;
 }
 
@@ -40,6 +46,8 @@ export interface ServeOptions {
 
 export interface TranslateCommandOptions {
   readonly manifests: readonly string[];
+  /** Translate as `serve --kubernetes` does: a Service and container ports per Gateway. */
+  readonly kubernetes?: KubernetesDeploymentOptions;
   readonly output: 'yaml' | 'json';
   readonly listenAddress: string;
   readonly controllerName: string;
@@ -58,18 +66,52 @@ export async function serve(options: ServeOptions): Promise<void> {
   onShutdown(logger, () => supervisor.stop());
 }
 
-function translateOptions(o: { listenAddress: string; controllerName: string }): TranslateOptions {
-  return { controllerName: o.controllerName, listenAddress: o.listenAddress };
+/** What the Kubernetes deployment model needs to know (also offline, for `translate --deployment kubernetes`). */
+export type KubernetesDeploymentOptions = Pick<KubernetesServeOptions, 'podNamespace' | 'gatewayServiceType' | 'proxySelector'>;
+
+function translateOptions(o: { listenAddress: string; controllerName: string; kubernetes?: KubernetesDeploymentOptions }): TranslateOptions {
+  const base = { controllerName: o.controllerName, listenAddress: o.listenAddress };
+  if (!o.kubernetes) return base;
+  return {
+    ...base,
+    deployment: {
+      kind: 'kubernetes',
+      namespace: o.kubernetes.podNamespace,
+      proxySelector: o.kubernetes.proxySelector,
+      serviceType: o.kubernetes.gatewayServiceType,
+    },
+  };
+}
+
+interface Source {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  errors(): unknown[];
+  ready(): { ready: boolean; reason: string };
 }
 
 /** Controller side shared by the single-process and controller roles. */
 async function startControllerSide(options: ServeOptions, logger: Logger, publisher: ConfigPublisher) {
   const store = new Store();
-  const provider = new FileProvider({ paths: options.manifests, store, logger });
   const controller = new Controller({ store, translate: translateOptions(options), publisher, logger });
-  await provider.start();
+  const sources: Source[] = [];
+  if (options.manifests.length > 0) {
+    const file = new FileProvider({ paths: options.manifests, store, logger });
+    sources.push({ start: () => file.start(), stop: () => file.stop(), errors: () => file.errors(), ready: () => ({ ready: true, reason: '' }) });
+  }
+  const cluster = options.kubernetes ? startClusterSide(options.kubernetes, options.controllerName, store, controller, logger) : undefined;
+  if (cluster) sources.push(cluster.source);
+  // The first build sees every source whole: each start() resolves once its first read is done.
+  await Promise.all(sources.map((s) => s.start()));
   controller.start();
-  const ready = () => controller.ready();
+  cluster?.afterSync();
+  const ready = () => {
+    for (const s of sources) {
+      const r = s.ready();
+      if (!r.ready) return r;
+    }
+    return controller.ready();
+  };
   const admin = await startAdminServer({
     address: options.adminAddress,
     logger,
@@ -77,7 +119,7 @@ async function startControllerSide(options: ServeOptions, logger: Logger, publis
       ready,
       statuses: () => controller.objectStatuses(),
       config: () => controller.published,
-      problems: () => provider.errors(),
+      problems: () => sources.flatMap((s) => s.errors()),
     },
   });
   const health = options.healthAddress ? await startHealthServer({ address: options.healthAddress, ready, logger }) : undefined;
@@ -85,11 +127,61 @@ async function startControllerSide(options: ServeOptions, logger: Logger, publis
     controller,
     async stop() {
       controller.stop();
-      await provider.stop();
+      await Promise.all(sources.map((s) => s.stop()));
       for (const server of [admin, health]) {
         server?.close();
         server?.closeAllConnections();
       }
+    },
+  };
+}
+
+/**
+ * `--kubernetes`: informers feed the store; one replica, elected by a Lease, writes status and
+ * keeps each Gateway's Service; every replica serves traffic.
+ */
+function startClusterSide(k: KubernetesServeOptions, controllerName: string, store: Store, controller: Controller, logger: Logger) {
+  const kubeConfig = loadKubeConfig({ kubeconfig: k.kubeconfig });
+  const provider = new KubernetesProvider({ store, logger, kubeConfig, namespace: k.namespace, labelSelector: k.labelSelector });
+  const elector = new LeaderElector({
+    kubeConfig, logger,
+    namespace: k.leaderElection.namespace,
+    name: k.leaderElection.name,
+    leaseDurationMs: k.leaderElection.leaseDurationMs,
+    // client-go's proportions: renew within 2/3 of the lease, retry every 2/15 of it.
+    renewDeadlineMs: Math.round(k.leaderElection.leaseDurationMs * 2 / 3),
+    retryPeriodMs: Math.round(k.leaderElection.leaseDurationMs * 2 / 15),
+  });
+  const isLeader = () => elector.isLeader();
+  const writer = new StatusWriter({ kubeConfig, logger, controllerName, isLeader });
+  const services = new GatewayServiceReconciler({ kubeConfig, logger, namespace: k.podNamespace, isLeader });
+  elector.onStartedLeading(() => {
+    writer.reconcileAll();
+    services.resync();
+  });
+  const source: Source = {
+    start: () => provider.start(),
+    async stop() {
+      await Promise.all([writer.stop(), services.stop()]);
+      await elector.stop();
+      await provider.stop();
+    },
+    errors: () => provider.errors(),
+    ready: () => {
+      const h = provider.health();
+      if (h.ready) return { ready: true, reason: '' };
+      const waiting = Object.entries(h.kinds).filter(([, kh]) => !kh.synced && kh.state !== 'disabled').map(([kind]) => kind);
+      return { ready: false, reason: `Kubernetes informers not synced: ${waiting.join(', ')}` };
+    },
+  };
+  return {
+    source,
+    /** Sinks start only after the informers synced: an empty first view would delete Services. */
+    afterSync() {
+      controller.onResult((result, snapshot) => services.update(result.services ?? [], snapshot.services));
+      controller.onStatuses((statuses) => writer.update(statuses));
+      writer.start();
+      elector.start();
     },
   };
 }
@@ -173,7 +265,7 @@ function onShutdown(logger: Logger, stop: () => Promise<void>): void {
 export async function translateCommand(options: TranslateCommandOptions): Promise<{ text: string; errors: string[] }> {
   const { objects, errors } = await loadManifests(options.manifests);
   const result = translate(snapshotOf(objects), translateOptions(options));
-  const doc = { statuses: result.statuses, ir: result.ir };
+  const doc = { statuses: result.statuses, ir: result.ir, ...(result.services ? { services: result.services } : {}) };
   const text = options.output === 'json' ? JSON.stringify(doc, null, 2) + '\n' : toYaml(doc, { aliasDuplicateObjects: false });
   const messages = errors.map((e) => `${e.file}${e.line ? `:${e.line}` : ''}: ${e.object ? `${e.object}: ` : ''}${e.message}`);
   return { text, errors: messages };

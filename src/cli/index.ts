@@ -1,6 +1,6 @@
 // cli: `waygate serve | translate`. Parses arguments and calls the composition root.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_CONTROLLER_NAME, serve, translateCommand } from '../main.ts';
+import { DEFAULT_CONTROLLER_NAME, serve, translateCommand, type GatewayServiceType } from '../main.ts';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -12,9 +12,9 @@ function workerCount(value: string): number {
   return n;
 }
 
-function serviceType(value: string): string {
+function serviceType(value: string): GatewayServiceType {
   if (!['LoadBalancer', 'NodePort', 'ClusterIP'].includes(value)) throw new InvalidArgumentError('expected LoadBalancer, NodePort or ClusterIP');
-  return value;
+  return value as GatewayServiceType;
 }
 
 /** `a=b,c=d` → { a: 'b', c: 'd' } */
@@ -34,6 +34,8 @@ function seconds(value: string): number {
   return n;
 }
 
+const DEFAULT_PROXY_SELECTOR = { 'app.kubernetes.io/name': 'waygate', 'app.kubernetes.io/instance': 'waygate' };
+
 export function buildProgram(entry: string, argv: readonly string[]): Command {
   const program = new Command('waygate')
     .description('Kubernetes Gateway API gateway with an embedded proxy that takes every change live without dropping a request')
@@ -51,7 +53,7 @@ export function buildProgram(entry: string, argv: readonly string[]): Command {
     .option('--leader-election-id <name>', 'name of that Lease', 'waygate')
     .option('--leader-election-lease-duration <seconds>', 'how long a leader holds the Lease without renewing it', seconds, 15)
     .addOption(new Option('--gateway-service-type <type>', 'type of the Service created for each Gateway').argParser(serviceType).default('LoadBalancer'))
-    .option('--proxy-selector <labels>', 'labels of the Waygate pods that Gateway Services select', labelMap, { 'app.kubernetes.io/name': 'waygate', 'app.kubernetes.io/instance': 'waygate' })
+    .option('--proxy-selector <labels>', 'labels of the Waygate pods that Gateway Services select', labelMap, DEFAULT_PROXY_SELECTOR)
     .option('--admin-address <host:port>', 'admin API address (loopback unless told otherwise)', '127.0.0.1:9901')
     .option('--health-address <host:port>', 'also serve /healthz and /readyz (only those) on this address, for probes')
     .option('--workers <n>', 'proxy worker processes (default: one per core; 0: a single process)', workerCount)
@@ -75,6 +77,7 @@ export function buildProgram(entry: string, argv: readonly string[]): Command {
             name: opts.leaderElectionId,
             leaseDurationMs: opts.leaderElectionLeaseDuration * 1000,
           },
+          podNamespace: process.env.POD_NAMESPACE ?? 'waygate-system',
           gatewayServiceType: opts.gatewayServiceType,
           proxySelector: opts.proxySelector,
         } : undefined,
@@ -90,8 +93,15 @@ export function buildProgram(entry: string, argv: readonly string[]): Command {
     .addOption(new Option('--output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .option('--listen-address <ip>', 'address for the listeners of Gateways without spec.addresses', '0.0.0.0')
     .option('--controller-name <name>', 'GatewayClass spec.controllerName that Waygate serves', DEFAULT_CONTROLLER_NAME)
+    .addOption(new Option('--deployment <model>', 'translate as serve does from manifests (file) or from a cluster (kubernetes: a Service and container ports per Gateway)').choices(['file', 'kubernetes']).default('file'))
+    .option('--pod-namespace <ns>', 'with --deployment kubernetes: namespace of the Waygate pods and the Gateway Services', 'waygate-system')
+    .addOption(new Option('--gateway-service-type <type>', 'with --deployment kubernetes: type of the Service created for each Gateway').argParser(serviceType).default('LoadBalancer'))
+    .option('--proxy-selector <labels>', 'with --deployment kubernetes: labels of the Waygate pods that Gateway Services select', labelMap, DEFAULT_PROXY_SELECTOR)
     .action(async (opts) => {
-      const { text, errors } = await translateCommand(opts);
+      const kubernetes = opts.deployment === 'kubernetes'
+        ? { podNamespace: opts.podNamespace, gatewayServiceType: opts.gatewayServiceType, proxySelector: opts.proxySelector }
+        : undefined;
+      const { text, errors } = await translateCommand({ manifests: opts.manifests, output: opts.output, listenAddress: opts.listenAddress, controllerName: opts.controllerName, kubernetes });
       process.stdout.write(text);
       for (const e of errors) process.stderr.write(`error: ${e}\n`);
       if (errors.length > 0) process.exitCode = 1;

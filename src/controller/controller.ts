@@ -4,8 +4,8 @@
 import type { KubeObject } from '../api/index.ts';
 import type { IR } from '../ir/index.ts';
 import { validateIR } from '../ir/index.ts';
-import type { Store } from '../resources/index.ts';
-import type { ObjectStatus, TranslateOptions } from '../translator/index.ts';
+import type { Snapshot, Store } from '../resources/index.ts';
+import type { ObjectStatus, TranslateOptions, TranslateResult } from '../translator/index.ts';
 import { translate } from '../translator/index.ts';
 import type { FleetEnvelope } from '../supervisor/index.ts';
 import type { Logger } from '../observability/index.ts';
@@ -50,6 +50,7 @@ export class Controller {
   #fleet: Omit<FleetEnvelope, 'type'> = { workers: [], allLive: false, bindErrors: [] };
   #builds = 0;
   #statusListeners: ((statuses: readonly ObjectStatus[]) => void)[] = [];
+  #resultListeners: ((result: TranslateResult, snapshot: Snapshot) => void)[] = [];
   #statusHash = '';
 
   constructor(options: ControllerOptions) {
@@ -81,6 +82,7 @@ export class Controller {
     this.#snapshotHash = snapshotHash;
     this.#statuses = result.statuses;
     this.#builds++;
+    for (const l of this.#resultListeners) l(result, snapshot);
     const irHash = contentHash(result.ir);
     if (irHash === this.#irHash) return this.#notifyStatuses();
     this.#irHash = irHash;
@@ -95,6 +97,17 @@ export class Controller {
   updateFleet(fleet: Omit<FleetEnvelope, 'type'>): void {
     this.#fleet = fleet;
     this.#notifyStatuses();
+  }
+
+  /**
+   * Hears every valid translation with the snapshot it came from (e.g. the Gateway Service
+   * reconciler reads the desired Services and the observed ones).
+   */
+  onResult(listener: (result: TranslateResult, snapshot: Snapshot) => void): () => void {
+    this.#resultListeners.push(listener);
+    return () => {
+      this.#resultListeners = this.#resultListeners.filter((l) => l !== listener);
+    };
   }
 
   /**

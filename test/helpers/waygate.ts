@@ -25,11 +25,18 @@ export async function tempDir(): Promise<string> {
 }
 
 export async function startWaygate(dir: string, options: { workers: number; extraArgs?: string[] }): Promise<RunningWaygate> {
+  const args = ['--manifests', dir, '--workers', String(options.workers), '--listen-address', '127.0.0.1', ...(options.extraArgs ?? [])];
+  return startServe(args, { dir });
+}
+
+/** `waygate serve <args> --admin-address <a free loopback port>`, with extra environment. */
+export async function startServe(args: readonly string[], options: { dir?: string; env?: Record<string, string> } = {}): Promise<RunningWaygate> {
   const adminPort = await freePort();
   const admin = `127.0.0.1:${adminPort}`;
-  const child = spawn(process.execPath, [CLI, 'serve', '--manifests', dir, '--workers', String(options.workers), '--admin-address', admin, '--listen-address', '127.0.0.1', ...(options.extraArgs ?? [])], {
+  const dir = options.dir ?? '';
+  const child = spawn(process.execPath, [CLI, 'serve', ...args, '--admin-address', admin], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WAYGATE_LOG_LEVEL: 'warn' },
+    env: { ...process.env, WAYGATE_LOG_LEVEL: 'warn', ...options.env },
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

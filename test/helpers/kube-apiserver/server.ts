@@ -43,6 +43,8 @@ export interface RequestRecord {
   readonly verb: string;
   readonly resource?: string;
   readonly subresource?: string;
+  /** Who asked: the user a bearer token belongs to (`admin` for the main token). */
+  readonly user?: string;
 }
 
 /** Identifies an object for the in-process helpers: `{ apiVersion, kind, metadata: { name, namespace? } }`. */
@@ -57,6 +59,8 @@ export interface KubeApiServer {
   readonly port: number;
   readonly token: string;
   readonly kubeconfigPath: string;
+  /** A kubeconfig with a token of its own, so the request log tells this client's requests apart. */
+  kubeconfigFor(user: string): string;
   /** Every request answered, in order. */
   readonly requests: RequestRecord[];
   /** The current global resourceVersion. */
@@ -97,6 +101,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const all = new Map<string, ResourceDef>((options.resources ?? defaultResources()).map((d) => [resourceName(d), d]));
   const served = new Map([...all].filter(([name]) => !options.omit?.includes(name)));
   const requests: RequestRecord[] = [];
+  const users = new Map([[`Bearer ${token}`, 'admin']]);
   const sockets = new Set<Socket>();
   const watches = new Set<ServerResponse>();
   const streamOptions = { bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000, minRequestTimeoutSeconds: options.minRequestTimeoutSeconds ?? 1800 };
@@ -131,9 +136,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     const query: Query = Object.fromEntries(url.searchParams);
     let verb = 'unknown';
     let route: ResourceRoute | undefined;
+    let user: string | undefined;
     const record = (status: number) => requests.push({
       method: req.method ?? '', path: url.pathname, query, status, verb,
       ...(route ? { resource: route.def.plural } : {}), ...(route?.subresource ? { subresource: route.subresource } : {}),
+      ...(user ? { user } : {}),
     });
     const origWriteHead = res.writeHead.bind(res);
     res.writeHead = ((code: number, ...rest: any[]) => {
@@ -143,7 +150,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
 
     if (['/healthz', '/livez', '/readyz'].includes(url.pathname)) return sendText(res, 200, 'ok');
     if (url.pathname === '/version') return sendJson(res, 200, { major: '1', minor: '33', gitVersion: 'v1.33.0', platform: 'linux/amd64' });
-    if (req.headers.authorization !== `Bearer ${token}`) throw errors.unauthorized();
+    user = users.get(req.headers.authorization ?? '');
+    if (user === undefined) throw errors.unauthorized();
     const resolved = resolve(url.pathname, [...served.values()], `127.0.0.1:${port}`);
     if ('discovery' in resolved) {
       verb = 'discovery';
@@ -246,6 +254,13 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     port,
     token,
     kubeconfigPath,
+    kubeconfigFor(user: string) {
+      const userToken = randomBytes(16).toString('hex');
+      users.set(`Bearer ${userToken}`, user);
+      const path = join(dir, `kubeconfig-${user.replace(/[^A-Za-z0-9-]/g, '_')}`);
+      writeFileSync(path, kubeconfig(`http://127.0.0.1:${port}`, userToken));
+      return path;
+    },
     requests,
     get resourceVersion() {
       return storage.resourceVersion;
