@@ -1,7 +1,7 @@
 // Small helpers around @kubernetes/client-node calls: the HTTP status of a failed call, and a
 // per-call deadline (the generated clients have no timeout of their own, and a leader that
 // cannot reach the API server must give up before its lease runs out).
-import { ApiException, type ConfigurationOptions, type Middleware } from '@kubernetes/client-node';
+import { ApiException, Observable, type ConfigurationOptions, type ObservableMiddleware } from '@kubernetes/client-node';
 
 /** The HTTP status of a failed API call (404, 409, …), or undefined for a network error. */
 export function httpStatusOf(err: unknown): number | undefined {
@@ -29,20 +29,16 @@ function reasonOf(body: unknown): string | undefined {
   return typeof message === 'string' ? message : undefined;
 }
 
-/**
- * Call options that abort the request after `ms` (and when `signal` aborts). The object-param
- * APIs wrap call-time middleware as promise middleware at run time, though their declared type
- * says observable middleware; hence the cast.
- */
+/** Call options that abort the request after `ms`, or when `signal` aborts. */
 export function callOptions(ms: number, signal?: AbortSignal): ConfigurationOptions {
   const deadline = AbortSignal.timeout(Math.max(1, Math.ceil(ms)));
   const abort = signal ? AbortSignal.any([deadline, signal]) : deadline;
-  const middleware: Middleware = {
-    pre: async (context) => {
+  const middleware: ObservableMiddleware = {
+    pre: (context) => {
       context.setSignal(abort);
-      return context;
+      return new Observable(Promise.resolve(context));
     },
-    post: async (response) => response,
+    post: (response) => new Observable(Promise.resolve(response)),
   };
-  return { middleware: [middleware], middlewareMergeStrategy: 'append' } as unknown as ConfigurationOptions;
+  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
 }
