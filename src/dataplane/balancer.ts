@@ -1,18 +1,6 @@
-// The hot path: weighted choice and endpoint rotation per request; changes here are measured.
-import type { Pool } from 'undici';
-
-export interface EndpointState {
-  /** `address:port`, the key of its shared pool. */
-  readonly key: string;
-  readonly pool: Pool;
-}
-
-export interface BackendState {
-  readonly name: string;
-  /** Ready endpoints, or the terminating ones when none is ready. */
-  readonly endpoints: readonly EndpointState[];
-  next: number;
-}
+// The hot path: the weighted choice of a backend per request; changes here are measured.
+// Endpoints are picked by the backend's balancer (lb/).
+import type { BackendState } from './backend-state.ts';
 
 export interface ChoiceState {
   readonly weight: number;
@@ -36,15 +24,4 @@ export function pickChoice(choices: readonly ChoiceState[], total: number): Choi
   }
   best.current -= total;
   return best;
-}
-
-/** Next endpoint in rotation; undefined when the backend has none. */
-export function pickEndpoint(backend: BackendState): EndpointState | undefined {
-  const endpoints = backend.endpoints;
-  const n = endpoints.length;
-  if (n === 0) return undefined;
-  if (n === 1) return endpoints[0];
-  const i = backend.next;
-  backend.next = i + 1 >= n ? 0 : i + 1;
-  return endpoints[i];
 }

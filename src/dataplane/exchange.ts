@@ -3,12 +3,13 @@
 // symbol, so a request allocates no closures.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { pickEndpoint, type BackendState, type EndpointState } from './balancer.ts';
+import type { BackendState } from './backend-state.ts';
 import {
   PRX_ERR_REQUEST_TOO_LARGE, PRX_ERR_UPSTREAM_CONNECT, PRX_ERR_UPSTREAM_RESET, PRX_ERR_UPSTREAM_TIMEOUT,
   publishProxyError, sendStatus, type ProxyErrorCode,
 } from './errors.ts';
 import { downstreamResponseHeaders, type RequestHead } from './headers.ts';
+import type { Endpoint, PickContext } from './lb/index.ts';
 import type { BindRef } from './proxy.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
@@ -16,6 +17,11 @@ const kExchange = Symbol('waygate.exchange');
 type Tagged = { [kExchange]?: Exchange };
 
 type DispatchController = Dispatcher.DispatchController;
+
+/** Overwritten for every pick, so that picks allocate nothing (no policy reads it yet). */
+export const PICK_CONTEXT: PickContext = { hash: undefined, sticky: undefined };
+/** Overwritten for every onEnd; balancers read it and keep nothing of it. */
+const RESULT = { latencyMs: 0, ok: true };
 
 export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   host: string | undefined = undefined;
@@ -28,12 +34,24 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   readonly bind: BindRef;
   routeName = '';
   backend: BackendState | undefined = undefined;
-  endpoint: EndpointState | undefined = undefined;
+  /** The endpoint of the current attempt. */
+  endpoint: Endpoint | undefined = undefined;
   pools: UpstreamPools | undefined = undefined;
   options: Dispatcher.DispatchOptions | undefined = undefined;
+  /** Set by onRequestStart: undici is writing this attempt's request head to a connection. */
   controller: DispatchController | null = null;
   attempts = 0;
-  retriable = false;
+  /** Endpoints an attempt failed on; a retry never picks them. */
+  failed: Endpoint | undefined = undefined;
+  failedMore: Endpoint[] | undefined = undefined;
+  /** The current attempt's balancer feedback is still owed (onStart called, onEnd not yet). */
+  inAttempt = false;
+  attemptStart = 0;
+  /** Time to the response head, -1 before it. */
+  latencyMs = -1;
+  /** Balancer feedback for the current attempt: false on a 5xx, a failure or a timeout. */
+  attemptOk = true;
+  /** The response head was passed to the client. */
   started = false;
   done = false;
   drainHooked = false;
@@ -47,33 +65,46 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     this.bind = bind;
   }
 
-  /** Sends the request to the backend's next endpoint. */
-  forward(pools: UpstreamPools, backend: BackendState, endpoint: EndpointState, options: Dispatcher.DispatchOptions, timeoutMs: number): void {
+  /** Sends the request to `endpoint` of `backend`. */
+  forward(pools: UpstreamPools, backend: BackendState, endpoint: Endpoint, options: Dispatcher.DispatchOptions, timeoutMs: number): void {
     this.pools = pools;
     this.backend = backend;
     this.options = options;
-    this.retriable = options.body == null;
     (this.res as Tagged)[kExchange] = this;
     this.res.on('close', onClientClose);
     if (timeoutMs > 0) this.timer = setTimeout(onRouteTimeout, timeoutMs, this);
     this.dispatch(endpoint);
   }
 
-  dispatch(endpoint: EndpointState): void {
+  /** One attempt; undici ends it with exactly one of onResponseEnd and onResponseError. */
+  dispatch(endpoint: Endpoint): void {
+    const backend = this.backend!;
     this.endpoint = endpoint;
     this.attempts++;
-    let pool = endpoint.pool;
+    this.controller = null;
+    this.latencyMs = -1;
+    this.attemptOk = true;
+    let pool = backend.pools.get(endpoint.key);
     // A retry or a draining bind may run on a config whose pool the live config let go.
-    if (pool.closed || pool.destroyed) pool = this.pools!.transient(endpoint.key);
+    if (pool === undefined || pool.closed || pool.destroyed) pool = this.pools!.transient(endpoint.key);
+    backend.balancer.onStart(endpoint);
+    this.inAttempt = true;
+    this.attemptStart = performance.now();
     pool.dispatch(this.options!, this);
   }
 
+  /** Balancer feedback for the current attempt, once. */
+  endAttempt(ok: boolean): void {
+    if (!this.inAttempt) return;
+    this.inAttempt = false;
+    RESULT.ok = ok;
+    RESULT.latencyMs = this.latencyMs >= 0 ? this.latencyMs : performance.now() - this.attemptStart;
+    this.backend!.balancer.onEnd(this.endpoint!, RESULT);
+  }
+
   onRequestStart(controller: DispatchController): void {
-    if (this.done) {
-      controller.abort(new Error('request finished'));
-      return;
-    }
     this.controller = controller;
+    if (this.done) controller.abort(new Error('request finished'));
   }
 
   /** Counts a streamed (chunked) request body; a declared Content-Length was checked up front. */
@@ -83,6 +114,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   }
 
   onResponseStart(controller: DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.latencyMs = performance.now() - this.attemptStart;
+    this.attemptOk = statusCode < 500;
     if (this.done) return;
     this.started = true;
     this.res.writeHead(statusCode, downstreamResponseHeaders(headers, this.bind.draining));
@@ -101,30 +134,77 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   }
 
   onResponseEnd(): void {
+    this.endAttempt(this.attemptOk);
     if (this.done) return;
     this.settle();
     this.res.end();
   }
 
   onResponseError(controller: DispatchController | null, err: Error): void {
-    if (this.done) return;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (!this.started && this.retriable && isRetriable(code) && this.attempts <= this.backend!.endpoints.length) {
-      const next = pickEndpoint(this.backend!);
-      if (next !== undefined) {
-        this.controller = null;
-        this.dispatch(next);
-        return;
-      }
+    if (this.done) {
+      // Our own abort (route timeout, client gone, body too large): fail() or the abort set attemptOk.
+      this.endAttempt(this.attemptOk);
+      return;
     }
+    const code = (err as NodeJS.ErrnoException).code;
+    const clientSide = code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_ABORTED';
+    this.endAttempt(clientSide);
+    if (!clientSide && this.retry(code)) return;
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') this.fail(PRX_ERR_UPSTREAM_TIMEOUT, 504, err.message);
-    else if (code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ENOTFOUND') {
-      this.fail(PRX_ERR_UPSTREAM_CONNECT, 502, err.message);
-    } else if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_ABORTED') {
+    else if (this.controller === null && isConnectionError(code)) this.fail(PRX_ERR_UPSTREAM_CONNECT, 502, err.message);
+    else if (clientSide) {
       // The client's body ended early or the client went away: nothing useful to answer.
       this.settle();
       this.res.destroy();
     } else this.fail(PRX_ERR_UPSTREAM_RESET, 502, err.message);
+  }
+
+  /**
+   * Retries the request on another endpoint when that is safe (architecture rule 4): always
+   * when the attempt failed before undici began writing it (connection refused, reset or timed
+   * out while connecting) and the request body, if any, is untouched; and, for idempotent
+   * methods only (RFC 9112 §9.3.1), when a connection closed or reset after the request head
+   * was written but before any response: the upstream closing an idle keep-alive connection
+   * just as it is reused, or a draining server resetting connections it never accepted. The
+   * failed endpoint is never picked again; a reset (not a refusal) may retry the same endpoint
+   * once on another connection when it is the only one usable.
+   */
+  retry(code: string | undefined): boolean {
+    if (this.started || !isConnectionError(code) || !this.bodyUntouched()) return false;
+    const written = this.controller !== null;
+    if (written && !isIdempotent(this.options!.method)) return false;
+    const failed = this.endpoint!;
+    this.markFailed(failed);
+    let next = this.nextEndpoint();
+    if (next === undefined && written && failed.active && this.attempts === 1) next = failed;
+    if (next === undefined) return false;
+    this.dispatch(next);
+    return true;
+  }
+
+  /** No byte of the request body was read from the client yet, so it can be sent again. */
+  bodyUntouched(): boolean {
+    return this.options!.body == null || (this.bodyBytes === 0 && !this.req.readableDidRead);
+  }
+
+  markFailed(endpoint: Endpoint): void {
+    if (this.failed === undefined) this.failed = endpoint;
+    else (this.failedMore ??= []).push(endpoint);
+  }
+
+  hasFailed(endpoint: Endpoint): boolean {
+    return endpoint === this.failed || (this.failedMore !== undefined && this.failedMore.includes(endpoint));
+  }
+
+  /** A usable endpoint no attempt failed on, from the balancer's newest endpoints. */
+  nextEndpoint(): Endpoint | undefined {
+    const balancer = this.backend!.balancer;
+    for (let tries = balancer.endpoints.length; tries > 0; tries--) {
+      const e = balancer.pick(PICK_CONTEXT);
+      if (e === undefined) return undefined;
+      if (!this.hasFailed(e)) return e;
+    }
+    return undefined;
   }
 
   /** Ends the exchange with an error: a status if nothing was sent yet, else a cut response. */
@@ -144,8 +224,26 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   }
 }
 
-function isRetriable(code: string | undefined): boolean {
-  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED';
+/** The connection failed or closed under the request, as opposed to a timeout or a client abort. */
+function isConnectionError(code: string | undefined): boolean {
+  switch (code) {
+    case 'ECONNREFUSED': case 'ECONNRESET': case 'EPIPE': case 'ECONNABORTED': case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CONNECT_TIMEOUT': case 'ETIMEDOUT': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'EHOSTDOWN':
+    case 'EADDRNOTAVAIL': case 'ENOTFOUND': case 'UND_ERR_CLOSED': case 'UND_ERR_DESTROYED':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** RFC 9110 §9.2.2. */
+function isIdempotent(method: string): boolean {
+  switch (method) {
+    case 'GET': case 'HEAD': case 'OPTIONS': case 'TRACE': case 'PUT': case 'DELETE':
+      return true;
+    default:
+      return false;
+  }
 }
 
 function onClientClose(this: ServerResponse): void {
@@ -162,6 +260,7 @@ function onClientDrain(this: ServerResponse): void {
 
 function onRouteTimeout(ex: Exchange): void {
   ex.timer = undefined;
+  ex.attemptOk = false;
   ex.fail(PRX_ERR_UPSTREAM_TIMEOUT, 504, 'route timeout');
 }
 

@@ -1,10 +1,10 @@
 // A live config: one IR version compiled, plus the runtime state the proxy needs per route
-// (weighted-choice scores) and per backend (endpoint rotation, pools). Built off the request
-// path; the data plane swaps one reference to it.
+// (weighted-choice scores) and per backend (balancer, pools; kept across versions). Built off the
+// request path; the data plane swaps one reference to it.
 import type { CompiledConfig, CompiledRoute } from '../compiler/index.ts';
-import type { IRBackend } from '../ir/index.ts';
-import type { BackendState, ChoiceState, EndpointState } from './balancer.ts';
-import { endpointKey, type UpstreamPools } from './upstream-pools.ts';
+import { BackendState, balancingPolicyOf } from './backend-state.ts';
+import type { ChoiceState } from './balancer.ts';
+import type { UpstreamPools } from './upstream-pools.ts';
 
 export interface RouteState {
   readonly route: CompiledRoute;
@@ -23,6 +23,8 @@ export interface LiveConfig {
   readonly compiled: CompiledConfig;
   /** Indexed by CompiledRoute.id. */
   readonly routes: readonly RouteState[];
+  /** By IRBackend name; the next version keeps the ones that stay. */
+  readonly backends: ReadonlyMap<string, BackendState>;
   /** Every endpoint key the config uses. */
   readonly endpointKeys: ReadonlySet<string>;
 }
@@ -30,23 +32,18 @@ export interface LiveConfig {
 export function buildLiveConfig(version: string, compiled: CompiledConfig, pools: UpstreamPools, previous: LiveConfig | undefined): LiveConfig {
   const endpointKeys = new Set<string>();
   const backends = new Map<string, BackendState>();
-  for (const backend of compiled.backends.values()) backends.set(backend.name, buildBackend(backend, pools, endpointKeys));
+  for (const backend of compiled.backends.values()) {
+    const policy = balancingPolicyOf(backend);
+    const kept = previous?.backends.get(backend.name);
+    // Updated in place: requests still running on the previous config see the new endpoints too.
+    const state = kept !== undefined && kept.balancer.policy === policy ? kept : new BackendState(backend.name, policy);
+    state.update(backend, pools, endpointKeys);
+    backends.set(backend.name, state);
+  }
   const carried = new Map<string, RouteState>();
   if (previous !== undefined) for (const r of previous.routes) carried.set(r.route.name, r);
   const routes = compiled.routes.map((route) => buildRoute(route, backends, carried.get(route.name)));
-  return { version, compiled, routes, endpointKeys };
-}
-
-function buildBackend(backend: IRBackend, pools: UpstreamPools, keys: Set<string>): BackendState {
-  // Route to ready endpoints; only when none is ready, to serving-but-terminating ones.
-  const ready = backend.endpoints.filter((e) => !e.terminating);
-  const usable = ready.length > 0 ? ready : backend.endpoints;
-  const endpoints: EndpointState[] = usable.map((e) => {
-    const key = endpointKey(e.address, e.port);
-    keys.add(key);
-    return { key, pool: pools.acquire(e.address, e.port) };
-  });
-  return { name: backend.name, endpoints, next: 0 };
+  return { version, compiled, routes, backends, endpointKeys };
 }
 
 function buildRoute(route: CompiledRoute, backends: Map<string, BackendState>, previous: RouteState | undefined): RouteState {

@@ -2,12 +2,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { normalizeHost, selectRoute } from '../compiler/index.ts';
-import { pickChoice, pickEndpoint } from './balancer.ts';
+import { pickChoice } from './balancer.ts';
 import {
   PRX_ERR_INVALID_BACKEND, PRX_ERR_NO_ENDPOINTS, PRX_ERR_NO_ROUTE, PRX_ERR_REQUEST_TOO_LARGE,
   publishProxyError, sendStatus,
 } from './errors.ts';
-import { Exchange } from './exchange.ts';
+import { Exchange, PICK_CONTEXT } from './exchange.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import type { LiveConfig } from './live-config.ts';
 import type { ProxyLimits } from './limits.ts';
@@ -51,7 +51,7 @@ export function handleRequest(ctx: ProxyContext, bind: BindRef, req: IncomingMes
   const choice = pickChoice(state.choices, state.totalWeight);
   const backend = choice.backend;
   if (backend === undefined) return reject(ex, PRX_ERR_INVALID_BACKEND, choice.status, 'invalid backend');
-  const endpoint = pickEndpoint(backend);
+  const endpoint = backend.balancer.pick(PICK_CONTEXT);
   if (endpoint === undefined) return reject(ex, PRX_ERR_NO_ENDPOINTS, 503, `no endpoints for ${backend.name}`);
   const limit = ctx.limits.maxRequestBodyBytes;
   if (ex.contentLength > limit) return reject(ex, PRX_ERR_REQUEST_TOO_LARGE, 413, 'request body too large');
