@@ -168,9 +168,18 @@ function walkTs(dir: string): string[] {
 /**
  * The API calls of the Kubernetes provider, as RBAC sees them: typed client-node methods
  * (verb + kind), custom-object methods applied to each resource registry the calling file uses
- * (exported arrays of { group, plural }), API paths written out, and list+watch on every
- * registered resource (what informers need).
+ * (exported arrays of { group or apiVersion, plural }: STATUS_RESOURCES, KUBERNETES_KINDS),
+ * API paths written out, and list+watch on every registered resource (what informers need).
  */
+/** { group, plural } of a registry entry that names a resource by group or by apiVersion. */
+function registryEntry(v: unknown): { group: string; plural: string } | undefined {
+  const e = v as { group?: unknown; apiVersion?: unknown; plural?: unknown } | null;
+  if (typeof e?.plural !== 'string') return undefined;
+  if (typeof e.group === 'string') return { group: e.group, plural: e.plural };
+  if (typeof e.apiVersion === 'string') return { group: e.apiVersion.includes('/') ? e.apiVersion.split('/')[0] : '', plural: e.plural };
+  return undefined;
+}
+
 async function providerAccesses(): Promise<{ accesses: Access[]; unknownKinds: string[] }> {
   const dir = join(ROOT, 'src/providers/kubernetes');
   const files = walkTs(dir).filter((f) => !f.includes('/testdata/'));
@@ -178,7 +187,8 @@ async function providerAccesses(): Promise<{ accesses: Access[]; unknownKinds: s
   for (const file of files) {
     const module = (await import(file)) as Record<string, unknown>;
     for (const [name, value] of Object.entries(module)) {
-      if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v?.group === 'string' && typeof v?.plural === 'string')) registries.set(name, value);
+      const entries = Array.isArray(value) ? value.map(registryEntry) : [];
+      if (entries.length > 0 && entries.every(Boolean)) registries.set(name, entries as { group: string; plural: string }[]);
     }
   }
   const accesses: Access[] = [];
