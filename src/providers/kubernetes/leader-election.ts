@@ -209,7 +209,9 @@ export class LeaderElector {
       this.#observe(await this.#api.createNamespacedLease({ namespace: this.#opts.namespace, body }, callOptions(this.#callTimeout(), signal)));
       return true;
     } catch (err) {
-      if (!signal.aborted) this.#opts.logger.warn({ lease: this.#describe(), error: describeError(err) }, 'could not create the leader lease');
+      // 409 AlreadyExists: another replica created it first.
+      const level = httpStatusOf(err) === 409 ? 'debug' : 'warn';
+      if (!signal.aborted) this.#opts.logger[level]({ lease: this.#describe(), error: describeError(err) }, 'could not create the leader lease');
       return false;
     }
   }
