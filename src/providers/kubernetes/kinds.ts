@@ -15,7 +15,7 @@ export interface KubernetesKind {
   readonly install?: string;
 }
 
-const GATEWAY_API = 'the Gateway API CRDs (standard channel: kubectl apply -f https://github.com/kubernetes-sigs/gateway-api/releases/latest/download/standard-install.yaml)';
+const GATEWAY_API = 'the Gateway API CRDs (standard channel: kubectl apply -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml)';
 
 export const KUBERNETES_KINDS: readonly KubernetesKind[] = [
   { kind: 'Namespace', apiVersion: 'v1', plural: 'namespaces', namespaced: false, selectable: false },
