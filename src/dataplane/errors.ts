@@ -38,6 +38,29 @@ export function publishProxyError(
   proxyErrorChannel.publish(event);
 }
 
+/** Message on `waygate:proxy:retry`: an attempt failed where a retry is safe, and another follows. */
+export interface ProxyRetryEvent {
+  readonly bind: string;
+  readonly route: string;
+  /** The endpoint the failed attempt went to. */
+  readonly endpoint: string;
+  /** undici's or the socket's error code (`ECONNREFUSED`, `UND_ERR_SOCKET`, …). */
+  readonly code: string;
+  /** Whether undici had begun writing the request (then only idempotent requests are retried). */
+  readonly written: boolean;
+  /** The number of the attempt that follows (2 for the first retry). */
+  readonly attempt: number;
+}
+
+export const PROXY_RETRY_CHANNEL = CHANNELS.proxyRetry;
+export const proxyRetryChannel = channel(PROXY_RETRY_CHANNEL);
+
+export function publishProxyRetry(bind: string, route: string, endpoint: string, code: string, written: boolean, attempt: number): void {
+  if (!proxyRetryChannel.hasSubscribers) return;
+  const event: ProxyRetryEvent = { bind, route, endpoint, code, written, attempt };
+  proxyRetryChannel.publish(event);
+}
+
 const BODIES = new Map<number, string>([
   [404, 'no route\n'], [413, 'request body too large\n'], [500, 'invalid backend\n'],
   [502, 'upstream connect error or reset\n'], [503, 'no healthy upstream\n'], [504, 'upstream timeout\n'],

@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici';
 import type { BackendState } from './backend-state.ts';
 import {
   PRX_ERR_REQUEST_TOO_LARGE, PRX_ERR_UPSTREAM_CONNECT, PRX_ERR_UPSTREAM_RESET, PRX_ERR_UPSTREAM_TIMEOUT,
-  publishProxyError, sendStatus, type ProxyErrorCode,
+  publishProxyError, publishProxyRetry, sendStatus, type ProxyErrorCode,
 } from './errors.ts';
 import { downstreamResponseHeaders, type RequestHead } from './headers.ts';
 import type { Endpoint, PickContext } from './lb/index.ts';
@@ -178,6 +178,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     let next = this.nextEndpoint();
     if (next === undefined && written && failed.active && this.attempts === 1) next = failed;
     if (next === undefined) return false;
+    publishProxyRetry(this.bind.name, this.routeName, failed.key, code!, written, this.attempts + 1);
     this.dispatch(next);
     return true;
   }

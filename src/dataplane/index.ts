@@ -7,4 +7,5 @@ export {
   PROXY_ERROR_CHANNEL, PRX_ERR_NO_ROUTE, PRX_ERR_NO_ENDPOINTS, PRX_ERR_INVALID_BACKEND,
   PRX_ERR_UPSTREAM_CONNECT, PRX_ERR_UPSTREAM_TIMEOUT, PRX_ERR_UPSTREAM_RESET, PRX_ERR_REQUEST_TOO_LARGE,
 } from './errors.ts';
-export type { ProxyErrorCode, ProxyErrorEvent } from './errors.ts';
+export type { ProxyErrorCode, ProxyErrorEvent, ProxyRetryEvent } from './errors.ts';
+export { PROXY_RETRY_CHANNEL } from './errors.ts';

@@ -2,4 +2,5 @@
 // publishers agree.
 export const CHANNELS = {
   proxyError: 'waygate:proxy:error',
+  proxyRetry: 'waygate:proxy:retry',
 } as const;
