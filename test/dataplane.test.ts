@@ -161,6 +161,8 @@ describe('weights and errors', () => {
   test('an upstream answering after the route timeout gives 504, then the proxy keeps serving', async () => {
     assert.equal((await get(client, '/slow')).status, 504);
     assert.equal((await get(client, '/split')).status, 200);
+    // The balancer heard the end of the timed-out attempt.
+    assert.equal(dp.live!.backends.get('svc/slow')!.balancer.endpoints[0].inflight, 0);
   });
 });
 

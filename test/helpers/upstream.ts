@@ -9,6 +9,12 @@ export interface Upstream {
   /** Requests received so far. */
   readonly seen: { method: string; url: string; headers: IncomingMessage['headers']; rawHeaders: string[] }[];
   close(): Promise<void>;
+  /**
+   * As a pod does on SIGTERM: stops accepting connections, closes idle keep-alive connections
+   * (and each one as soon as its request is answered), lets in-flight requests finish, and
+   * resolves once every connection is gone (the process would exit).
+   */
+  drain(): Promise<void>;
 }
 
 export type UpstreamHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -32,6 +38,14 @@ export async function startUpstream(name: string, handler?: UpstreamHandler): Pr
     close: () => new Promise((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
+    }),
+    drain: () => new Promise((resolve) => {
+      const sweep = setInterval(() => server.closeIdleConnections(), 2);
+      server.close(() => {
+        clearInterval(sweep);
+        resolve();
+      });
+      server.closeIdleConnections();
     }),
   };
 }
