@@ -19,8 +19,8 @@ export function buildBackend(ctx: TranslationContext, ref: ServicePortRef): IRBa
 
 interface Candidate {
   readonly endpoint: IREndpoint;
-  /** Orders duplicates of one address and port: the smallest is kept, whatever the slice order. */
-  readonly rank: string;
+  /** Orders duplicates of one address and port (then their zones): the smallest is kept, whatever the slice order. */
+  readonly rank: number;
 }
 
 /**
@@ -40,7 +40,7 @@ function collectEndpoints(slices: readonly EndpointSlice[], servicePort: Service
       if (candidate === undefined) continue;
       const key = `${address}|${port}`;
       const seen = out.get(key);
-      if (seen === undefined || compareText(candidate.rank, seen.rank) < 0) out.set(key, candidate);
+      if (seen === undefined || compareCandidates(candidate, seen) < 0) out.set(key, candidate);
     }
   }
   return out;
@@ -54,8 +54,12 @@ function candidateOf(ep: Endpoint, address: string, port: number): Candidate | u
   const zone = typeof ep.zone === 'string' && ep.zone !== '' ? ep.zone : undefined;
   const endpoint: IREndpoint = { address, port, ...endpointConditions(ready, serving, terminating), ...(zone ? { zone } : {}) };
   // Ready before serving-terminating; then any stable order of the rest.
-  const rank = `${ready ? 0 : 1}${terminating ? 1 : 0}${serving ? 0 : 1}|${zone ?? ''}`;
+  const rank = (ready ? 0 : 4) + (terminating ? 2 : 0) + (serving ? 0 : 1);
   return { endpoint, rank };
+}
+
+function compareCandidates(a: Candidate, b: Candidate): number {
+  return a.rank - b.rank || compareText(a.endpoint.zone ?? '', b.endpoint.zone ?? '');
 }
 
 /** The slice port whose name equals the Service port's name (unnamed matches unnamed). */
