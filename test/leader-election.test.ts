@@ -62,8 +62,10 @@ function leaseSpec(name: string) {
 
 test('two electors on one Lease: exactly one leads, and the Lease names it', async () => {
   const lease = newLease();
-  const a = candidate(lease, 'replica-a');
-  const b = candidate(lease, 'replica-b');
+  // Longer than FAST: a loaded machine must not make the leader miss its renew deadline here.
+  const steady = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 100 };
+  const a = candidate(lease, 'replica-a', steady);
+  const b = candidate(lease, 'replica-b', steady);
   a.elector.start();
   b.elector.start();
   {
@@ -79,7 +81,7 @@ test('two electors on one Lease: exactly one leads, and the Lease names it', asy
     const [leader] = leaders;
     const spec = leaseSpec(lease);
     assert.equal(spec.holderIdentity, leader);
-    assert.equal(spec.leaseDurationSeconds, 1);
+    assert.equal(spec.leaseDurationSeconds, 3);
     assert.match(spec.renewTime, /\.\d{6}Z$/, 'renewTime is a MicroTime (six fractional digits)');
     assert.deepEqual([a, b].map((c) => c.events.join(',')).sort(), ['', 'started']);
     assert.equal(a.elector.leader, leader);
@@ -104,7 +106,7 @@ test('a leader that stops without releasing (a crash) is replaced after the leas
   // b counts the lease duration from the last change it saw (at most one retry period before
   // the crash), then needs one more attempt (at most 1.2 retry periods).
   assert.ok(takeoverMs >= FAST.leaseDurationMs - 2 * FAST.retryPeriodMs, `took over after ${takeoverMs.toFixed(0)} ms: before the lease ran out`);
-  assert.ok(takeoverMs <= FAST.leaseDurationMs + 3 * FAST.retryPeriodMs + 200, `took over after ${takeoverMs.toFixed(0)} ms`);
+  assert.ok(takeoverMs <= FAST.leaseDurationMs + 3 * FAST.retryPeriodMs + 400, `took over after ${takeoverMs.toFixed(0)} ms`);
   const spec = leaseSpec(lease);
   assert.equal(spec.holderIdentity, 'replica-b');
   assert.equal(spec.leaseTransitions, 1);

@@ -231,19 +231,32 @@ export class LeaderElector {
     }
   }
 
-  /** client-go's ReleaseOnCancel: an empty holder and a one-second duration, so a successor takes over at once. */
+  /**
+   * client-go's ReleaseOnCancel: an empty holder and a one-second duration, so a successor takes
+   * over at once. A renewal aborted by stop() may still have reached the server, leaving this
+   * replica's resourceVersion stale: on a conflict, read again and release if still the holder.
+   */
   async #release(): Promise<void> {
-    if (!this.#lease || this.#record?.holderIdentity !== this.#identity) return;
-    const now = this.#now();
-    const record: LeaseRecord = {
-      holderIdentity: '',
-      leaseDurationSeconds: 1,
-      acquireTime: new Date(now),
-      renewTime: new Date(now),
-      leaseTransitions: this.#record.leaseTransitions,
-    };
-    if (await this.#replace(this.#lease, record)) {
-      this.#opts.logger.info({ lease: this.#describe() }, 'released the leader lease');
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (!this.#lease || this.#record?.holderIdentity !== this.#identity) return;
+      const now = this.#now();
+      const record: LeaseRecord = {
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        acquireTime: new Date(now),
+        renewTime: new Date(now),
+        leaseTransitions: this.#record.leaseTransitions,
+      };
+      if (await this.#replace(this.#lease, record)) {
+        this.#opts.logger.info({ lease: this.#describe() }, 'released the leader lease');
+        return;
+      }
+      try {
+        this.#observe(await this.#api.readNamespacedLease({ namespace: this.#opts.namespace, name: this.#opts.name }, callOptions(this.#renewDeadlineMs)));
+      } catch (err) {
+        this.#opts.logger.warn({ lease: this.#describe(), error: describeError(err) }, 'could not release the leader lease');
+        return;
+      }
     }
   }
 
