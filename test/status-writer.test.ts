@@ -312,6 +312,22 @@ test('on becoming leader, Waygate entries left on routes Waygate no longer compu
   assert.deepEqual(live(server, httpRoute('orphan')).status, { parents: [theirParent()] });
 });
 
+test("the search for left-over entries stays within this instance's namespace and label selector", async (t) => {
+  const { server, writer } = await cluster(t);
+  seed(server, []);
+  const labelled = { ...httpRoute('mine'), metadata: { namespace: 'default', name: 'mine', labels: { instance: 'a' } } };
+  server.create(labelled);
+  server.create(httpRoute('not-mine'));
+  for (const r of [labelled, httpRoute('not-mine')]) server.updateStatus({ ...r, status: { parents: [ourParent('gw', T0)] } });
+  const w = writer({ namespace: 'default', labelSelector: 'instance=a' });
+  w.start();
+  w.update(computed([], T0));
+  w.reconcileAll();
+  await w.settled();
+  assert.deepEqual(live(server, labelled).status, { parents: [] });
+  assert.deepEqual(live(server, httpRoute('not-mine')).status, { parents: [ourParent('gw', T0)] }, 'another instance may own it');
+});
+
 test('only the leader writes; after a hand-over the new leader reconciles once and writes nothing', async (t) => {
   const { server, kubeConfig, writer } = await cluster(t);
   seed(server, ['a', 'b']);

@@ -30,6 +30,13 @@ export interface StatusWriterOptions {
   /** Deadline of each API call (default 10 s). */
   readonly requestTimeoutMs?: number;
   readonly resources?: readonly StatusResource[];
+  /**
+   * The provider's view (`KubernetesProvider` options of the same names): the search for routes
+   * left with Waygate entries looks only where this instance reads, so it never clears entries
+   * of another instance that shares the cluster.
+   */
+  readonly namespace?: string;
+  readonly labelSelector?: string;
   /** Clock for conditions that arrive without a lastTransitionTime. */
   readonly now?: () => Date;
 }
@@ -62,6 +69,13 @@ interface Desired {
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
+
+interface RouteList {
+  readonly items?: readonly {
+    readonly metadata?: { readonly namespace?: string; readonly name?: string };
+    readonly status?: { readonly parents?: readonly { readonly controllerName?: string }[] };
+  }[];
+}
 
 export function statusKey(kind: string, namespace: string | undefined, name: string): string {
   return `${kind}/${namespace ?? ''}/${name}`;
@@ -305,7 +319,11 @@ export class StatusWriter {
     for (const resource of this.#resources) {
       if (resource.ownership !== 'route-parents') continue;
       const { group, version, plural } = resource;
-      const list = await this.#api.listClusterCustomObject({ group, version, plural }, callOptions(this.#opts.requestTimeoutMs ?? 10_000, this.#abort.signal)) as { items?: { metadata?: { namespace?: string; name?: string }; status?: { parents?: { controllerName?: string }[] } }[] };
+      const { namespace: only, labelSelector } = this.#opts;
+      const options = callOptions(this.#opts.requestTimeoutMs ?? 10_000, this.#abort.signal);
+      const list = (only
+        ? await this.#api.listNamespacedCustomObject({ group, version, plural, namespace: only, labelSelector }, options)
+        : await this.#api.listClusterCustomObject({ group, version, plural, labelSelector }, options)) as RouteList;
       for (const item of list.items ?? []) {
         const { namespace, name } = item.metadata ?? {};
         if (!name || !(item.status?.parents ?? []).some((p) => p.controllerName === this.#opts.controllerName)) continue;
