@@ -153,7 +153,8 @@ function startClusterSide(k: KubernetesServeOptions, controllerName: string, sto
     retryPeriodMs: Math.round(k.leaderElection.leaseDurationMs * 2 / 15),
   });
   const isLeader = () => elector.isLeader();
-  const writer = new StatusWriter({ kubeConfig, logger, controllerName, isLeader });
+  // The sweep for left-over route entries stays within what this replica watches.
+  const writer = new StatusWriter({ kubeConfig, logger, controllerName, isLeader, namespace: k.namespace, labelSelector: k.labelSelector });
   const services = new GatewayServiceReconciler({ kubeConfig, logger, namespace: k.podNamespace, isLeader });
   elector.onStartedLeading(() => {
     writer.reconcileAll();
