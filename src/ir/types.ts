@@ -102,6 +102,69 @@ export interface IRBackend {
    * address and port. Empty: requests get 503.
    */
   readonly endpoints: readonly IREndpoint[];
+  /** How the data plane balances and checks this backend; absent: the defaults. */
+  readonly policy?: IRBackendPolicy;
+}
+
+/** Per-backend behaviour that policy resources (BackendTrafficPolicy) attach to a Service port. */
+export interface IRBackendPolicy {
+  /** Active health checks, run once per node; absent: none. */
+  readonly healthCheck?: IRHealthCheck;
+  /** Passive outlier detection in each worker; absent: the defaults (src/dataplane/README.md). */
+  readonly outlierDetection?: IROutlierDetection;
+}
+
+/**
+ * An active health check: every endpoint is probed every `intervalMs` plus a random jitter of
+ * up to `jitterPercent` of it. An endpoint is unhealthy after `unhealthyThreshold` failed probes
+ * in a row and healthy again after `healthyThreshold` passed ones; it starts healthy.
+ */
+export interface IRHealthCheck {
+  /** HTTP: a request whose status must be expected; TCP: a connection that opens. */
+  readonly type: 'HTTP' | 'TCP';
+  /** Default 3000. */
+  readonly intervalMs?: number;
+  /** Default 1000: a probe that takes longer fails. */
+  readonly timeoutMs?: number;
+  /** Default 10 (percent of the interval, added). */
+  readonly jitterPercent?: number;
+  /** Default 3. */
+  readonly unhealthyThreshold?: number;
+  /** Default 1. */
+  readonly healthyThreshold?: number;
+  /** With type HTTP; absent: GET / with the endpoint as Host. */
+  readonly http?: IRHttpHealthCheck;
+}
+
+export interface IRHttpHealthCheck {
+  /** Default `/`. */
+  readonly path?: string;
+  /** Default GET. */
+  readonly method?: string;
+  /** The Host header; default the endpoint's `address:port`. */
+  readonly host?: string;
+  /** Inclusive status ranges that pass; default 200–299. */
+  readonly expectedStatuses?: readonly { readonly start: number; readonly end: number }[];
+}
+
+/**
+ * Passive outlier detection (Envoy's consecutive-failure model): an endpoint is ejected after
+ * `consecutive5xx` 5xx answers or local failures in a row, or `consecutiveGatewayFailure`
+ * connect errors, resets, timeouts or 502/503/504 answers in a row; 0 turns a rule off.
+ */
+export interface IROutlierDetection {
+  /** Default 0 (off): an application's 500 is not always a sick endpoint. */
+  readonly consecutive5xx?: number;
+  /** Default 5. */
+  readonly consecutiveGatewayFailure?: number;
+  /** Ejection time is this times the number of recent ejections; default 30000. */
+  readonly baseEjectionTimeMs?: number;
+  /** Default 300000. */
+  readonly maxEjectionTimeMs?: number;
+  /** At most this share of endpoints is ejected at once, but always one may be; default 10, 0 ejects none. */
+  readonly maxEjectionPercent?: number;
+  /** The ejection count drops by one for each interval an endpoint stays in service; default 10000. */
+  readonly intervalMs?: number;
 }
 
 /**
