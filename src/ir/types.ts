@@ -79,6 +79,27 @@ export interface IRForwardAction {
    * Choices of weight 0 are left out by the translator; the list is never empty.
    */
   readonly backends: readonly IRWeightedBackend[];
+  /**
+   * HTTPRouteRule.sessionPersistence (GEP-1619): a request whose session names a usable
+   * endpoint of any backend of the rule goes there, before the weighted choice.
+   */
+  readonly sessionPersistence?: IRSessionPersistence;
+}
+
+export interface IRSessionPersistence {
+  /** The cookie or header name: sessionName, or a name unique to the route rule. */
+  readonly name: string;
+  readonly type: 'Cookie' | 'Header';
+  /** From the session's start; absent: no limit. */
+  readonly absoluteTimeoutMs?: number;
+  /** From the session's last request; absent: no limit. */
+  readonly idleTimeoutMs?: number;
+  /** `Permanent`: the cookie carries Max-Age (what is left of absoluteTimeout). `Session`: it does not. */
+  readonly lifetime: 'Permanent' | 'Session';
+  /** The cookie's Path. */
+  readonly path: string;
+  /** The cookie's Secure attribute. */
+  readonly secure: boolean;
 }
 
 export interface IRWeightedBackend {
@@ -108,10 +129,56 @@ export interface IRBackend {
 
 /** Per-backend behaviour that policy resources (BackendTrafficPolicy) attach to a Service port. */
 export interface IRBackendPolicy {
+  /** Absent: `RoundRobin`. `RingHash` and `Maglev` always come with `hashKey`. */
+  readonly loadBalancer?: IRLoadBalancer;
+  /** What a hashing policy hashes; set only with `RingHash` or `Maglev`. */
+  readonly hashKey?: IRHashKey;
+  /** Sticky sessions by cookie, over whichever policy picks new clients. */
+  readonly stickySession?: IRStickySession;
+  /** Prefer endpoints in the data plane's own zone (`--zone`); absent: every zone alike. */
+  readonly zone?: IRZonePreference;
+  /** Retries of idempotent requests, beyond the connection-level retries every request gets. */
+  readonly retries?: IRRetryPolicy;
+  /** A new endpoint's share of traffic grows over the window. */
+  readonly slowStart?: IRSlowStart;
   /** Active health checks, run once per node; absent: none. */
   readonly healthCheck?: IRHealthCheck;
   /** Passive outlier detection in each worker; absent: the defaults (src/dataplane/README.md). */
   readonly outlierDetection?: IROutlierDetection;
+}
+
+export type IRLoadBalancer = 'RoundRobin' | 'Random' | 'LeastRequest' | 'PeakEWMA' | 'RingHash' | 'Maglev';
+
+/** What a hashing policy hashes. Header names are lower case. */
+export type IRHashKey =
+  | { readonly type: 'Header' | 'Cookie' | 'QueryParameter'; readonly name: string }
+  | { readonly type: 'SourceIP' };
+
+export interface IRStickySession {
+  /** `Balanced`: honoured while the endpoint is picked at all. `Persistent`: while it is serving, even terminating. */
+  readonly mode: 'Balanced' | 'Persistent';
+  readonly cookieName: string;
+  /** The cookie's Max-Age; absent: a cookie that ends with the browser session. */
+  readonly maxAgeSeconds?: number;
+}
+
+export interface IRZonePreference {
+  /** The local zone is used while at least this many of its endpoints are usable (at least 1). */
+  readonly minEndpoints: number;
+}
+
+export type IRRetryOn = '5xx' | 'gateway-error' | 'reset' | 'connect-failure';
+
+export interface IRRetryPolicy {
+  /** Retries after the first attempt (1 to 10). */
+  readonly attempts: number;
+  /** Sorted, without duplicates. */
+  readonly retryOn: readonly IRRetryOn[];
+  readonly perTryTimeoutMs?: number;
+}
+
+export interface IRSlowStart {
+  readonly windowMs: number;
 }
 
 /**
@@ -184,4 +251,6 @@ export interface IREndpoint {
   /** Default: false. */
   readonly terminating?: boolean;
   readonly zone?: string;
+  /** EndpointSlice `hints.forZones`: the zones this endpoint serves (topology-aware routing), sorted. */
+  readonly forZones?: readonly string[];
 }
