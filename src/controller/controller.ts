@@ -37,6 +37,29 @@ export interface PublishedConfig {
   readonly ir: IR;
 }
 
+/**
+ * Where the time of one rebuild went, for benchmarks and debugging (`bench/event-to-live.ts`).
+ * Instants are wall-clock milliseconds with a fraction (`performance.timeOrigin + now()`), so
+ * they compare across processes; the rest are durations in milliseconds.
+ */
+export interface RebuildTimings {
+  /** The first store change of the burst this rebuild answers (absent for a direct call). */
+  readonly changedAt?: number;
+  readonly startedAt: number;
+  readonly snapshotMs: number;
+  readonly hashMs: number;
+  readonly translateMs: number;
+  readonly validateMs: number;
+  readonly irHashMs: number;
+  readonly publishMs: number;
+  /** When the publisher was done sending; absent when nothing was published. */
+  readonly publishedAt?: number;
+}
+
+function wallClock(monotonic: number = performance.now()): number {
+  return performance.timeOrigin + monotonic;
+}
+
 export class Controller {
   readonly #opts: ControllerOptions;
   readonly #holdoff: Holdoff;
@@ -52,10 +75,11 @@ export class Controller {
   #statusListeners: ((statuses: readonly ObjectStatus[]) => void)[] = [];
   #resultListeners: ((result: TranslateResult, snapshot: Snapshot) => void)[] = [];
   #statusHash = '';
+  #timings: RebuildTimings | undefined;
 
   constructor(options: ControllerOptions) {
     this.#opts = options;
-    this.#holdoff = new Holdoff(() => this.rebuild(), options.holdoffMs ?? 30, options.maxDelayMs ?? 300);
+    this.#holdoff = new Holdoff((firstChangeAt) => this.#rebuild(wallClock(firstChangeAt)), options.holdoffMs ?? 30, options.maxDelayMs ?? 300);
   }
 
   start(): void {
@@ -70,11 +94,23 @@ export class Controller {
 
   /** Rebuild from the whole store now (normally called by the holdoff timer). */
   rebuild(): void {
+    this.#rebuild(undefined);
+  }
+
+  #rebuild(changedAt: number | undefined): void {
+    const t0 = performance.now();
     const snapshot = this.#opts.store.snapshot();
+    const t1 = performance.now();
     const snapshotHash = contentHash(snapshot);
+    const t2 = performance.now();
+    const times = { changedAt, startedAt: wallClock(t0), snapshotMs: t1 - t0, hashMs: t2 - t1, translateMs: 0, validateMs: 0, irHashMs: 0, publishMs: 0 };
+    this.#timings = times;
     if (snapshotHash === this.#snapshotHash) return;
     const result = translate(snapshot, this.#opts.translate);
+    const t3 = performance.now();
     const problems = validateIR(result.ir);
+    const t4 = performance.now();
+    this.#timings = { ...times, translateMs: t3 - t2, validateMs: t4 - t3 };
     if (problems.length > 0) {
       this.#opts.logger.error({ problems }, 'CFG_ERR_IR the computed configuration is inconsistent; keeping the last good one');
       return;
@@ -84,13 +120,23 @@ export class Controller {
     this.#builds++;
     for (const l of this.#resultListeners) l(result, snapshot);
     const irHash = contentHash(result.ir);
+    const t5 = performance.now();
+    this.#timings = { ...this.#timings, irHashMs: t5 - t4 };
     if (irHash === this.#irHash) return this.#notifyStatuses();
     this.#irHash = irHash;
     const version = `${++this.#seq}-${irHash.slice(0, 8)}`;
     this.#published = { version, ir: result.ir };
-    this.#opts.logger.info({ version, binds: result.ir.binds.length, backends: result.ir.backends.length }, 'publishing configuration');
     this.#opts.publisher.publish(version, result.ir);
+    const t6 = performance.now();
+    const timings = { ...this.#timings, publishMs: t6 - t5, publishedAt: wallClock(t6) };
+    this.#timings = timings;
+    this.#opts.logger.info({ version, binds: result.ir.binds.length, backends: result.ir.backends.length, timings }, 'configuration published');
     this.#notifyStatuses();
+  }
+
+  /** Where the time of the last rebuild went. */
+  get lastRebuild(): RebuildTimings | undefined {
+    return this.#timings;
   }
 
   /** The fleet reports which version runs where. */

@@ -1,13 +1,14 @@
 // Coalesce bursts of changes: run after `holdoffMs` of quiet, but never later than `maxDelayMs`
 // after the first change of a burst, so a steady stream of changes cannot starve a rebuild.
 export class Holdoff {
-  readonly #run: () => void;
+  readonly #run: (firstChangeAt: number) => void;
   readonly #holdoffMs: number;
   readonly #maxDelayMs: number;
   #timer: NodeJS.Timeout | undefined;
   #firstAt: number | undefined;
 
-  constructor(run: () => void, holdoffMs: number, maxDelayMs: number) {
+  /** `run` gets the `performance.now()` of the first change of the burst. */
+  constructor(run: (firstChangeAt: number) => void, holdoffMs: number, maxDelayMs: number) {
     this.#run = run;
     this.#holdoffMs = holdoffMs;
     this.#maxDelayMs = maxDelayMs;
@@ -19,9 +20,10 @@ export class Holdoff {
     const delay = Math.max(0, Math.min(this.#holdoffMs, this.#firstAt + this.#maxDelayMs - now));
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
+      const firstAt = this.#firstAt ?? now;
       this.#timer = undefined;
       this.#firstAt = undefined;
-      this.#run();
+      this.#run(firstAt);
     }, delay);
   }
 
