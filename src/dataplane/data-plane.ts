@@ -3,6 +3,7 @@
 import { compile } from '../compiler/index.ts';
 import type { IR, IRBind } from '../ir/index.ts';
 import { BindListener } from './bind-listener.ts';
+import { HealthView, type HealthUpdate } from './health/health-view.ts';
 import { DEFAULT_LIMITS, type ProxyLimits } from './limits.ts';
 import { buildLiveConfig, type LiveConfig } from './live-config.ts';
 import type { ProxyContext } from './proxy.ts';
@@ -20,15 +21,33 @@ export interface ApplyResult {
   readonly binds: { name: string; error?: string }[];
 }
 
+/**
+ * Where the time of one apply went, for benchmarks and debugging. Instants are wall-clock
+ * milliseconds with a fraction (`performance.timeOrigin + now()`), comparable across processes.
+ */
+export interface ApplyTimings {
+  readonly version: string;
+  /** When this apply started (after the ones queued before it). */
+  readonly startedAt: number;
+  readonly compileMs: number;
+  /** Building the live config: route and backend state, pools. */
+  readonly buildMs: number;
+  /** The swap: requests that start from here on use the new config. */
+  readonly liveAt: number;
+}
+
 export class DataPlane implements ProxyContext {
   live: LiveConfig | undefined = undefined;
   readonly pools: UpstreamPools;
   readonly limits: ProxyLimits;
+  /** Active health checks' results, from the node's checker; read by every backend's balancer. */
+  readonly health = new HealthView();
   readonly #reusePort: boolean;
   readonly #binds = new Map<string, BindListener>();
   readonly #draining = new Set<Promise<void>>();
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #lastApply: ApplyTimings | undefined;
 
   constructor(options: DataPlaneOptions = {}) {
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
@@ -39,6 +58,11 @@ export class DataPlane implements ProxyContext {
   /** Version of the live config, undefined before the first apply(). */
   get version(): string | undefined {
     return this.live?.version;
+  }
+
+  /** Where the time of the last apply went. */
+  get lastApply(): ApplyTimings | undefined {
+    return this.#lastApply;
   }
 
   /** Bind name → the port actually bound, for binds that are listening. */
@@ -61,7 +85,11 @@ export class DataPlane implements ProxyContext {
   async #apply(version: string, ir: IR): Promise<ApplyResult> {
     if (this.#closed) throw new Error('data plane is closed');
     const previous = this.live;
-    const next = buildLiveConfig(version, compile(ir), this.pools, previous);
+    const t0 = performance.now();
+    const compiled = compile(ir);
+    const t1 = performance.now();
+    const next = buildLiveConfig(version, compiled, this.pools, previous, this.health);
+    const t2 = performance.now();
     const opened: BindListener[] = [];
     const results = await Promise.all(ir.binds.map(async (bind) => {
       if (this.#binds.has(bind.name)) return { name: bind.name };
@@ -70,6 +98,7 @@ export class DataPlane implements ProxyContext {
     }));
     // The swap: every request that starts from here on uses `next`.
     this.live = next;
+    const liveAt = performance.timeOrigin + performance.now();
     for (const listener of opened) listener.pinned = undefined;
     const wanted = new Set(ir.binds.map((b) => b.name));
     for (const [name, listener] of this.#binds) {
@@ -78,7 +107,14 @@ export class DataPlane implements ProxyContext {
       this.#track(listener.drain(previous, this.limits.drainTimeoutMs));
     }
     this.pools.release(next.endpointKeys);
+    this.#lastApply = { version, startedAt: performance.timeOrigin + t0, compileMs: t1 - t0, buildMs: t2 - t1, liveAt };
     return { version, binds: results };
+  }
+
+  /** Takes health check results (changes, or a full view); balancers of the backends concerned are updated. */
+  applyHealth(update: HealthUpdate): void {
+    if (!this.health.apply(update)) return;
+    for (const backend of this.live?.backends.values() ?? []) backend.refreshHealth();
   }
 
   async #open(bind: IRBind, next: LiveConfig, opened: BindListener[]): Promise<string | undefined> {
@@ -112,6 +148,7 @@ export class DataPlane implements ProxyContext {
       this.#track(listener.drain(this.live, graceMs));
     }
     await Promise.all(this.#draining);
+    for (const backend of this.live?.backends.values() ?? []) backend.close();
     await Promise.all(this.pools.release(new Set()));
   }
 }

@@ -1,6 +1,6 @@
 // dataplane: binds, proxy, upstream pools. May import compiler, ir, util, node:* and undici.
 export { DataPlane } from './data-plane.ts';
-export type { ApplyResult, DataPlaneOptions } from './data-plane.ts';
+export type { ApplyResult, ApplyTimings, DataPlaneOptions } from './data-plane.ts';
 export { DEFAULT_LIMITS } from './limits.ts';
 export type { ProxyLimits } from './limits.ts';
 export {
