@@ -197,7 +197,9 @@ async function serveSingleProcess(options: ServeOptions): Promise<void> {
     // DataPlane.apply() runs calls in order, so acks arrive in publish order.
     publish(version: string, ir: IR) {
       tracker.published(version);
+      const receivedAt = wallClock();
       void dataplane.apply(version, ir).then((result) => {
+        logger.debug({ receivedAt, ...dataplane.lastApply }, 'configuration live');
         tracker.ack('inline', version, result.binds);
         controller?.updateFleet(tracker.fleet());
       }, (err) => logger.warn({ err, version }, 'configuration not applied'));
@@ -231,7 +233,9 @@ async function serveWorker(): Promise<void> {
   const dataplane = new DataPlane({ reusePort: true });
   process.on('message', (m) => {
     if (!isEnvelope(m) || m.type !== 'config') return;
+    const receivedAt = wallClock();
     void dataplane.apply(m.version, m.ir).then((result) => {
+      logger.debug({ receivedAt, ...dataplane.lastApply }, 'configuration live');
       for (const b of result.binds) if (b.error) logger.error({ bind: b.name, error: b.error }, 'PRX_ERR_BIND listener could not bind');
       process.send?.({ type: 'ack', version: m.version, worker: id, binds: result.binds });
     }, (err) => logger.warn({ err, version: m.version }, 'configuration not applied'));
@@ -242,6 +246,11 @@ async function serveWorker(): Promise<void> {
   };
   process.on('disconnect', () => void drain());
   onShutdown(logger, () => dataplane.close());
+}
+
+/** Wall-clock milliseconds with a fraction, comparable across processes (for timings in logs). */
+function wallClock(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 function onShutdown(logger: Logger, stop: () => Promise<void>): void {
