@@ -9,6 +9,7 @@ import {
   publishProxyError, publishProxyRetry, sendStatus, type ProxyErrorCode,
 } from './errors.ts';
 import { downstreamResponseHeaders, type RequestHead } from './headers.ts';
+import { attemptOutcome, OUTCOME_NEUTRAL } from './health/outlier-detector.ts';
 import type { Endpoint, PickContext } from './lb/index.ts';
 import type { BindRef } from './proxy.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
@@ -51,6 +52,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   latencyMs = -1;
   /** Balancer feedback for the current attempt: false on a 5xx, a failure or a timeout. */
   attemptOk = true;
+  /** The current attempt's response status, 0 before its head. */
+  attemptStatus = 0;
   /** The response head was passed to the client. */
   started = false;
   done = false;
@@ -84,6 +87,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     this.controller = null;
     this.latencyMs = -1;
     this.attemptOk = true;
+    this.attemptStatus = 0;
     let pool = backend.pools.get(endpoint.key);
     // A retry or a draining bind may run on a config whose pool the live config let go.
     if (pool === undefined || pool.closed || pool.destroyed) pool = this.pools!.transient(endpoint.key);
@@ -93,13 +97,13 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     pool.dispatch(this.options!, this);
   }
 
-  /** Balancer feedback for the current attempt, once. */
-  endAttempt(ok: boolean): void {
+  /** Balancer feedback and outlier detection for the current attempt, once; `counts` false keeps it from outlier detection. */
+  endAttempt(ok: boolean, counts = true): void {
     if (!this.inAttempt) return;
     this.inAttempt = false;
     RESULT.ok = ok;
     RESULT.latencyMs = this.latencyMs >= 0 ? this.latencyMs : performance.now() - this.attemptStart;
-    this.backend!.balancer.onEnd(this.endpoint!, RESULT);
+    this.backend!.onEnd(this.endpoint!, RESULT, counts ? attemptOutcome(ok, this.attemptStatus) : OUTCOME_NEUTRAL);
   }
 
   onRequestStart(controller: DispatchController): void {
@@ -116,6 +120,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   onResponseStart(controller: DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.latencyMs = performance.now() - this.attemptStart;
     this.attemptOk = statusCode < 500;
+    this.attemptStatus = statusCode;
     if (this.done) return;
     this.started = true;
     this.res.writeHead(statusCode, downstreamResponseHeaders(headers, this.bind.draining));
@@ -148,8 +153,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     }
     const code = (err as NodeJS.ErrnoException).code;
     const clientSide = code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_ABORTED';
-    this.endAttempt(clientSide);
     if (!clientSide && this.retry(code)) return;
+    this.endAttempt(clientSide);
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') this.fail(PRX_ERR_UPSTREAM_TIMEOUT, 504, err.message);
     else if (this.controller === null && isConnectionError(code)) this.fail(PRX_ERR_UPSTREAM_CONNECT, 502, err.message);
     else if (clientSide) {
@@ -178,6 +183,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     let next = this.nextEndpoint();
     if (next === undefined && written && failed.active && this.attempts === 1) next = failed;
     if (next === undefined) return false;
+    // A close after the request was written, retried, is most likely the idle keep-alive race,
+    // not a sick endpoint: it does not count for outlier detection (src/dataplane/README.md).
+    this.endAttempt(false, !written);
     publishProxyRetry(this.bind.name, this.routeName, failed.key, code!, written, this.attempts + 1);
     this.dispatch(next);
     return true;

@@ -9,3 +9,8 @@ export {
 } from './errors.ts';
 export type { ProxyErrorCode, ProxyErrorEvent, ProxyRetryEvent } from './errors.ts';
 export { PROXY_RETRY_CHANNEL } from './errors.ts';
+export { ActiveHealthChecker } from './health/active-checker.ts';
+export type { ActiveHealthCheckerOptions, TargetStatus } from './health/active-checker.ts';
+export type { HealthEntry, HealthUpdate } from './health/health-view.ts';
+export { DEFAULT_OUTLIER_DETECTION, OUTLIER_CHANNEL } from './health/outlier-detector.ts';
+export type { OutlierEvent, OutlierSpec } from './health/outlier-detector.ts';

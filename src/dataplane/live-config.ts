@@ -4,6 +4,7 @@
 import type { CompiledConfig, CompiledRoute } from '../compiler/index.ts';
 import { BackendState, balancingPolicyOf } from './backend-state.ts';
 import type { ChoiceState } from './balancer.ts';
+import type { HealthView } from './health/health-view.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
 export interface RouteState {
@@ -29,17 +30,20 @@ export interface LiveConfig {
   readonly endpointKeys: ReadonlySet<string>;
 }
 
-export function buildLiveConfig(version: string, compiled: CompiledConfig, pools: UpstreamPools, previous: LiveConfig | undefined): LiveConfig {
+export function buildLiveConfig(
+  version: string, compiled: CompiledConfig, pools: UpstreamPools, previous: LiveConfig | undefined, health?: HealthView,
+): LiveConfig {
   const endpointKeys = new Set<string>();
   const backends = new Map<string, BackendState>();
   for (const backend of compiled.backends.values()) {
     const policy = balancingPolicyOf(backend);
     const kept = previous?.backends.get(backend.name);
     // Updated in place: requests still running on the previous config see the new endpoints too.
-    const state = kept !== undefined && kept.balancer.policy === policy ? kept : new BackendState(backend.name, policy);
+    const state = kept !== undefined && kept.balancer.policy === policy ? kept : new BackendState(backend.name, policy, health);
     state.update(backend, pools, endpointKeys);
     backends.set(backend.name, state);
   }
+  if (previous !== undefined) for (const [name, old] of previous.backends) if (backends.get(name) !== old) old.close();
   const carried = new Map<string, RouteState>();
   if (previous !== undefined) for (const r of previous.routes) carried.set(r.route.name, r);
   const routes = compiled.routes.map((route) => buildRoute(route, backends, carried.get(route.name)));

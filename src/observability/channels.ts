@@ -3,4 +3,5 @@
 export const CHANNELS = {
   proxyError: 'waygate:proxy:error',
   proxyRetry: 'waygate:proxy:retry',
+  outlier: 'waygate:health:outlier',
 } as const;
