@@ -23,7 +23,18 @@ export interface FleetEnvelope {
   readonly bindErrors: readonly { readonly worker: string; readonly name: string; readonly error: string }[];
 }
 
-export type Envelope = ConfigEnvelope | AckEnvelope | FleetEnvelope;
+/**
+ * Controller → supervisor → every worker: results of the active health checks run once per node.
+ * Only changes, or (`full`) the whole view, which lists the unhealthy endpoints and nothing else.
+ * `key` is `<check id> <address:port>`.
+ */
+export interface HealthEnvelope {
+  readonly type: 'health';
+  readonly full: boolean;
+  readonly entries: readonly { readonly key: string; readonly healthy: boolean; readonly reason?: string }[];
+}
+
+export type Envelope = ConfigEnvelope | AckEnvelope | FleetEnvelope | HealthEnvelope;
 
 export function isEnvelope(m: unknown): m is Envelope {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';

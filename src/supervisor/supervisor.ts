@@ -1,9 +1,10 @@
-// The supervisor: starts one controller process and N proxy workers, relays configuration
-// envelopes to workers and acks back as fleet state, respawns processes that die, and drains
+// The supervisor: starts one controller process and N proxy workers, relays configuration and
+// health envelopes to workers and acks back as fleet state, respawns processes that die, and drains
 // workers on shutdown. It holds no configuration logic of its own.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../observability/index.ts';
 import { AckTracker } from './ack-tracker.ts';
+import { HealthRelay } from './health-relay.ts';
 import { isEnvelope, type ConfigEnvelope } from './messages.ts';
 
 export interface SupervisorOptions {
@@ -24,6 +25,7 @@ export function runSupervisor(options: SupervisorOptions): { stop(): Promise<voi
   const backoff = new Map<string, number>();
   let controller: ChildProcess | undefined;
   let lastConfig: ConfigEnvelope | undefined;
+  const health = new HealthRelay();
   let stopping = false;
   const log = options.logger;
 
@@ -66,14 +68,26 @@ export function runSupervisor(options: SupervisorOptions): { stop(): Promise<voi
       tracker.ack(id, m.version, m.binds);
       sendFleet();
     });
+    // The health view first, so that the first configuration already avoids unhealthy endpoints.
+    const view = health.full();
+    if (view) child.send(view);
     if (lastConfig) child.send(lastConfig);
     sendFleet();
   };
 
   const startController = () => {
     controller = spawn('controller', 'controller');
+    // A restarted controller's health checks start from the view the last one left.
+    const view = health.full();
+    if (view) controller.send(view);
     controller.on('message', (m) => {
-      if (!isEnvelope(m) || m.type !== 'config') return;
+      if (!isEnvelope(m)) return;
+      if (m.type === 'health') {
+        health.apply(m);
+        for (const w of workers.values()) if (w.connected) w.send(m);
+        return;
+      }
+      if (m.type !== 'config') return;
       lastConfig = m;
       tracker.published(m.version);
       for (const w of workers.values()) if (w.connected) w.send(m);
