@@ -5,14 +5,14 @@ import { availableParallelism } from 'node:os';
 import { stringify as toYaml } from 'yaml';
 import { startAdminServer, startHealthServer } from './admin/index.ts';
 import { Controller, type ConfigPublisher } from './controller/index.ts';
-import { DataPlane } from './dataplane/index.ts';
+import { ActiveHealthChecker, DataPlane, type HealthUpdate } from './dataplane/index.ts';
 import type { IR } from './ir/index.ts';
 import { createLogger, type Logger } from './observability/index.ts';
 import {
   FileProvider, GatewayServiceReconciler, KubernetesProvider, LeaderElector, StatusWriter, loadKubeConfig, loadManifests,
 } from './providers/index.ts';
 import { Store, snapshotOf } from './resources/index.ts';
-import { AckTracker, isEnvelope, runSupervisor } from './supervisor/index.ts';
+import { AckTracker, isEnvelope, runSupervisor, type FleetEnvelope } from './supervisor/index.ts';
 import { translate, type GatewayServiceType, type TranslateOptions } from './translator/index.ts';
 
 export type { GatewayServiceType };
@@ -190,12 +190,20 @@ function startClusterSide(k: KubernetesServeOptions, controllerName: string, sto
 async function serveSingleProcess(options: ServeOptions): Promise<void> {
   const logger = createLogger({ role: 'single' });
   const dataplane = new DataPlane({});
+  // Active health checks in-process; their results go straight to the data plane.
+  const checker = new ActiveHealthChecker({
+    onUpdate: (update) => {
+      logHealth(logger, update);
+      dataplane.applyHealth(update);
+    },
+  });
   const tracker = new AckTracker();
   tracker.addWorker('inline');
   let controller: Controller | undefined;
   const publisher: ConfigPublisher = {
     // DataPlane.apply() runs calls in order, so acks arrive in publish order.
     publish(version: string, ir: IR) {
+      checker.update(ir);
       tracker.published(version);
       const receivedAt = wallClock();
       void dataplane.apply(version, ir).then((result) => {
@@ -209,6 +217,7 @@ async function serveSingleProcess(options: ServeOptions): Promise<void> {
   controller = side.controller;
   controller.updateFleet(tracker.fleet());
   onShutdown(logger, async () => {
+    checker.close();
     await side.stop();
     await dataplane.close();
   });
@@ -216,15 +225,38 @@ async function serveSingleProcess(options: ServeOptions): Promise<void> {
 
 async function serveController(options: ServeOptions): Promise<void> {
   const logger = createLogger({ role: 'controller' });
-  const publisher: ConfigPublisher = {
-    publish: (version, ir) => process.send?.({ type: 'config', version, ir }),
-  };
-  const side = await startControllerSide(options, logger, publisher);
-  process.on('message', (m) => {
-    if (isEnvelope(m) && m.type === 'fleet') side.controller.updateFleet(m);
+  // Active health checks run here, once per node; the supervisor relays their results to every worker.
+  const checker = new ActiveHealthChecker({
+    onUpdate: (update) => {
+      logHealth(logger, update);
+      process.send?.({ type: 'health', ...update });
+    },
   });
-  process.on('disconnect', () => void side.stop().then(() => process.exit(0)));
-  onShutdown(logger, () => side.stop());
+  let side: Awaited<ReturnType<typeof startControllerSide>> | undefined;
+  let earlyFleet: FleetEnvelope | undefined;
+  // Listening before the first await: the supervisor sends the last health view right after the fork.
+  process.on('message', (m) => {
+    if (!isEnvelope(m)) return;
+    if (m.type === 'health') checker.seed(m);
+    else if (m.type === 'fleet') {
+      if (side === undefined) earlyFleet = m;
+      else side.controller.updateFleet(m);
+    }
+  });
+  const publisher: ConfigPublisher = {
+    publish: (version, ir) => {
+      process.send?.({ type: 'config', version, ir });
+      checker.update(ir);
+    },
+  };
+  side = await startControllerSide(options, logger, publisher);
+  if (earlyFleet !== undefined) side.controller.updateFleet(earlyFleet);
+  const stop = () => {
+    checker.close();
+    return side!.stop();
+  };
+  process.on('disconnect', () => void stop().then(() => process.exit(0)));
+  onShutdown(logger, stop);
 }
 
 async function serveWorker(): Promise<void> {
@@ -232,6 +264,7 @@ async function serveWorker(): Promise<void> {
   const logger = createLogger({ role: id });
   const dataplane = new DataPlane({ reusePort: true });
   process.on('message', (m) => {
+    if (isEnvelope(m) && m.type === 'health') return dataplane.applyHealth(m);
     if (!isEnvelope(m) || m.type !== 'config') return;
     const receivedAt = wallClock();
     void dataplane.apply(m.version, m.ir).then((result) => {
@@ -246,6 +279,14 @@ async function serveWorker(): Promise<void> {
   };
   process.on('disconnect', () => void drain());
   onShutdown(logger, () => dataplane.close());
+}
+
+/** Health check transitions are rare and worth an operator's attention; a full view is not news. */
+function logHealth(logger: Logger, update: HealthUpdate): void {
+  if (update.full) return;
+  for (const e of update.entries) {
+    logger.info({ check: e.key, reason: e.reason }, e.healthy ? 'endpoint passes its health check' : 'endpoint fails its health check');
+  }
 }
 
 /** Wall-clock milliseconds with a fraction, comparable across processes (for timings in logs). */
