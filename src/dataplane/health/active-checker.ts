@@ -73,7 +73,7 @@ export class ActiveHealthChecker {
       this.#stop(t);
       this.#targets.delete(key);
       // Workers drop the key, so that the view holds only endpoints that are checked.
-      if (!t.healthy) changes.push({ key, healthy: true });
+      if (!t.healthy) changes.push({ key, healthy: true, reason: 'no longer checked' });
     }
     for (const [key, w] of wanted) {
       if (this.#targets.has(key)) continue;
