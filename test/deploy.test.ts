@@ -9,6 +9,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseAllDocuments, stringify } from 'yaml';
 import { buildProgram } from '../src/cli/index.ts';
+import { KUBERNETES_KINDS } from '../src/providers/kubernetes/kinds.ts';
+import { STATUS_RESOURCES } from '../src/providers/kubernetes/status-resources.ts';
+import { supportedKind } from '../src/resources/index.ts';
 import { DEFAULT_LIMITS } from '../src/dataplane/index.ts';
 import { findHelm, runHelm } from './helpers/helm.ts';
 import { validateBuiltin, validateCustomResource, type KubeObject } from './helpers/kube-schema.ts';
@@ -17,6 +20,8 @@ const ROOT = resolve(import.meta.dirname, '..');
 const DEPLOY = join(ROOT, 'deploy');
 const CHART = join(DEPLOY, 'helm/waygate');
 const CRDS = resolve(ROOT, '../shared/gateway-api/crds/standard');
+/** Waygate's own CRDs. */
+const OWN_CRDS = join(DEPLOY, 'crds');
 const NAMESPACE = 'waygate-system';
 const KUBE_VERSION = '1.31.0';
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
@@ -58,6 +63,13 @@ function crdFiles(): Map<string, string> {
   return files;
 }
 const CRD_FILES = crdFiles();
+
+type Crd = KubeObject & { spec: { group: string; scope: string; names: { kind: string; plural: string }; versions: { name: string; served: boolean; storage: boolean; subresources?: { status?: unknown }; schema: { openAPIV3Schema: Record<string, unknown> } }[] } };
+/** deploy/crds/<group>_<plural>.yaml, by kind. */
+const OWN_CRD_FILES = new Map(readdirSync(OWN_CRDS).filter((f) => f.endsWith('.yaml')).map((f) => {
+  const crd = readManifests(join(OWN_CRDS, f))[0] as Crd;
+  return [crd.spec.names.kind, join(OWN_CRDS, f)] as const;
+}));
 const NO_CRDS = CRD_FILES.size === 0 ? `the Gateway API CRDs are not at ${CRDS} (a checkout without shared/ beside it)` : false;
 
 /** Schema errors of each object, by kind/name; Gateway API kinds only where the CRDs are present. */
@@ -68,6 +80,9 @@ async function schemaErrors(objects: KubeObject[]): Promise<Record<string, strin
     if (obj.apiVersion.startsWith('gateway.networking.k8s.io/')) {
       const crd = CRD_FILES.get(obj.kind);
       if (crd) out[id] = validateCustomResource(obj, crd);
+    } else if (obj.apiVersion.startsWith('waygate.dev/')) {
+      const crd = OWN_CRD_FILES.get(obj.kind);
+      out[id] = crd ? validateCustomResource(obj, crd) : [`no CRD for ${obj.kind} in deploy/crds/`];
     } else out[id] = await validateBuiltin(obj);
   }
   return out;
@@ -109,6 +124,75 @@ describe('deploy/waygate.yaml', () => {
     const chart = parseAllDocuments(readFileSync(join(CHART, 'Chart.yaml'), 'utf8'))[0].toJS() as { version: string; appVersion: string };
     assert.equal(chart.version, PACKAGE.version);
     assert.equal(chart.appVersion, PACKAGE.version);
+  });
+});
+
+// Waygate's CRDs ---------------------------------------------------------------------------------
+
+/** Schema nodes without a type, where a structural schema needs one (the root's metadata excepted). */
+function untyped(schema: unknown, path: string): string[] {
+  if (typeof schema !== 'object' || schema === null) return [];
+  const node = schema as { type?: unknown; properties?: Record<string, unknown>; items?: unknown; 'x-kubernetes-int-or-string'?: boolean };
+  const out = node.type === undefined && !node['x-kubernetes-int-or-string'] ? [path || '(root)'] : [];
+  for (const [name, child] of Object.entries(node.properties ?? {})) out.push(...untyped(child, `${path}.${name}`));
+  if (node.items) out.push(...untyped(node.items, `${path}[]`));
+  return out;
+}
+
+describe('deploy/crds', () => {
+  const crds = [...OWN_CRD_FILES.values()].map((f) => readManifests(f)[0] as Crd);
+
+  test('each CRD is a valid CustomResourceDefinition with a structural schema, a status subresource and descriptions', async () => {
+    assert.ok(crds.length > 0);
+    for (const crd of crds) {
+      assertNoSchemaErrors({ [crd.metadata.name]: await validateBuiltin(crd) });
+      assert.equal(crd.metadata.name, `${crd.spec.names.plural}.${crd.spec.group}`);
+      for (const version of crd.spec.versions) {
+        const schema = version.schema.openAPIV3Schema as { properties: { spec: { properties: Record<string, { description?: string }> } } };
+        assert.deepEqual(untyped(schema, ''), [], `${crd.metadata.name} ${version.name}: every node has a type`);
+        assert.ok(version.subresources?.status, 'a status subresource');
+        const bare = Object.entries(schema.properties.spec.properties).filter(([, p]) => !p.description).map(([k]) => k);
+        assert.deepEqual(bare, [], 'every spec field says what it means');
+      }
+    }
+  });
+
+  test('the code reads and writes each CRD kind by its group, version and plural', () => {
+    for (const crd of crds) {
+      const storage = crd.spec.versions.find((v) => v.storage)!;
+      const apiVersion = `${crd.spec.group}/${storage.name}`;
+      const kind = KUBERNETES_KINDS.find((k) => k.kind === crd.spec.names.kind);
+      assert.deepEqual(kind && { apiVersion: kind.apiVersion, plural: kind.plural, namespaced: kind.namespaced }, { apiVersion, plural: crd.spec.names.plural, namespaced: crd.spec.scope === 'Namespaced' });
+      assert.equal(supportedKind(apiVersion, crd.spec.names.kind), crd.spec.names.kind, 'the file provider and the snapshot take it');
+      const status = STATUS_RESOURCES.find((r) => r.kind === crd.spec.names.kind);
+      assert.deepEqual(status && [status.group, status.version, status.plural], [crd.spec.group, storage.name, crd.spec.names.plural]);
+    }
+  });
+
+  test('RBAC reads each CRD kind and writes its status', () => {
+    const { cluster } = rbacOf(plain);
+    for (const crd of crds) {
+      const group = crd.spec.group;
+      for (const verb of ['get', 'list', 'watch']) assert.ok(grants(cluster, { group, resource: crd.spec.names.plural, verb }), `${verb} ${crd.spec.names.plural}`);
+      for (const verb of ['get', 'update', 'patch']) assert.ok(grants(cluster, { group, resource: `${crd.spec.names.plural}/status`, verb }), `${verb} ${crd.spec.names.plural}/status`);
+      for (const verb of ['create', 'update', 'patch', 'delete']) assert.ok(!grants(cluster, { group, resource: crd.spec.names.plural, verb }), `no ${verb} on ${crd.spec.names.plural}`);
+    }
+  });
+
+  test('the schema rejects what the translator would reject, and unknown fields', () => {
+    const file = OWN_CRD_FILES.get('BackendTrafficPolicy')!;
+    const policy = (spec: Record<string, unknown>) => ({
+      apiVersion: 'waygate.dev/v1alpha1', kind: 'BackendTrafficPolicy', metadata: { name: 'p', namespace: 'default' },
+      spec: { targetRefs: [{ group: '', kind: 'Service', name: 'web' }], ...spec },
+    });
+    assert.deepEqual(validateCustomResource(policy({ loadBalancer: { type: 'RingHash', hashKey: { type: 'Header', name: 'x-user' } } }), file), []);
+    const errors = (spec: Record<string, unknown>) => validateCustomResource(policy(spec), file).join('\n');
+    assert.match(errors({ loadBalancer: { type: 'Fastest' } }), /spec\.loadBalancer\.type: must be equal to one of the allowed values/);
+    assert.match(errors({ retries: { attempts: 20 } }), /spec\.retries\.attempts: must be <= 10/);
+    assert.match(errors({ sessionPersistence: { ttl: 'soon' } }), /spec\.sessionPersistence\.ttl: must match pattern/);
+    assert.match(errors({ slowStart: {} }), /must have required property 'window'/);
+    assert.match(errors({ zoneAware: { preferClose: true } }), /unknown field "spec\.zoneAware\.preferClose"/);
+    assert.match(validateCustomResource({ ...policy({}), spec: { targetRefs: [{ group: 'apps', kind: 'Deployment', name: 'web' }] } }, file).join('\n'), /targetRefs\.0\.kind: must be equal to one of the allowed values/);
   });
 });
 

@@ -103,7 +103,7 @@ describe('Kubernetes provider', () => {
       assert.equal(s.httpRoutes[0].metadata.generation, 1);
       const health = h.provider.health();
       assert.equal(health.ready, true);
-      assert.deepEqual(Object.keys(health.kinds).sort(), ['ConfigMap', 'EndpointSlice', 'Gateway', 'GatewayClass', 'HTTPRoute', 'Namespace', 'ReferenceGrant', 'Secret', 'Service']);
+      assert.deepEqual(Object.keys(health.kinds).sort(), ['BackendTrafficPolicy', 'ConfigMap', 'EndpointSlice', 'Gateway', 'GatewayClass', 'HTTPRoute', 'Namespace', 'ReferenceGrant', 'Secret', 'Service']);
       assert.ok(Object.values(health.kinds).every((k) => k.state === 'synced'));
       assert.deepEqual(h.provider.errors(), []);
     } finally {
@@ -140,8 +140,8 @@ describe('Kubernetes provider', () => {
       await h.provider.start();
       const lists = () => h.server.requests.filter((r) => r.verb === 'list').length;
       const before = lists();
-      await until(() => h.server.openWatches === 8);
-      assert.equal(h.server.dropWatches(), 8);
+      await until(() => h.server.openWatches === 9);
+      assert.equal(h.server.dropWatches(), 9);
       h.server.create(route('after-drop'));
       await converge(h.store, (s) => names(s.httpRoutes) === 'default/after-drop');
       assert.equal(lists(), before, 'no kind listed again');
@@ -205,7 +205,7 @@ describe('Kubernetes provider', () => {
       await until(() => Object.values(h.provider.health().kinds).every((k) => k.state === 'synced'));
       const failing = h.logs.filter((l) => String(l.msg).startsWith('K8S_ERR_WATCH'));
       const recovered = h.logs.filter((l) => String(l.msg).endsWith('watching again'));
-      const watchedKinds = 8; // every kind but Secret, which watches nothing here
+      const watchedKinds = 9; // every kind but Secret, which watches nothing here
       assert.ok(failing.length <= watchedKinds, `${failing.length} failure lines`);
       assert.equal(new Set(failing.map((l) => l.kind)).size, failing.length, 'one failure line per kind');
       assert.equal(recovered.length, failing.length, 'one recovery line per failure line');

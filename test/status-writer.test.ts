@@ -6,7 +6,7 @@ import type { KubeObject, ObjectStatus } from '../src/api/index.ts';
 import { Controller } from '../src/controller/index.ts';
 import { silentLogger } from '../src/observability/index.ts';
 import { LeaderElector, StatusWriter, type StatusWriterOptions } from '../src/providers/index.ts';
-import { keepTransitionTimes, mergeRouteParents, sameStatus } from '../src/providers/kubernetes/status-merge.ts';
+import { keepTransitionTimes, mergePolicyAncestors, mergeRouteParents, sameStatus } from '../src/providers/kubernetes/status-merge.ts';
 import { Store } from '../src/resources/index.ts';
 import { startKubeApiServer, type KubeApiServer, type KubeJson } from './helpers/kube-apiserver.ts';
 
@@ -77,6 +77,16 @@ test('merge: parentRef defaults (group, kind, the route namespace) identify the 
   const merged = mergeRouteParents(live, desired, context) as typeof desired;
   assert.equal(merged.parents.length, 1);
   assert.equal(merged.parents[0].conditions[0].lastTransitionTime, T0);
+});
+
+test('merge: policy ancestors are a map by ancestorRef and controllerName; other controllers\' entries stay in place', () => {
+  const ancestor = (name: string, controllerName: string, conditions: ReturnType<typeof cond>[]) => ({ ancestorRef: { group: '', kind: 'Service', namespace: 'team', name }, controllerName, conditions });
+  const theirs = ancestor('web', OTHER, [cond('Accepted', 'True', 'Accepted', T0)]);
+  const live = { ancestors: [ancestor('gone', WAYGATE, [cond('Accepted', 'True', 'Accepted', T0)]), theirs, ancestor('web', WAYGATE, [cond('Accepted', 'True', 'Accepted', T0)])] };
+  const desired = { ancestors: [ancestor('web', WAYGATE, [cond('Accepted', 'True', 'Accepted', T1, 'changed')]), ancestor('api', WAYGATE, [cond('Accepted', 'False', 'TargetNotFound', T1)])] };
+  assert.deepEqual(mergePolicyAncestors(live, desired, context), {
+    ancestors: [theirs, ancestor('web', WAYGATE, [cond('Accepted', 'True', 'Accepted', T0, 'changed')]), ancestor('api', WAYGATE, [cond('Accepted', 'False', 'TargetNotFound', T1)])],
+  });
 });
 
 test('merge: a condition without a time is stamped now', () => {

@@ -161,7 +161,19 @@ export interface HTTPRouteRule {
   readonly backendRefs?: readonly HTTPBackendRef[];
   readonly timeouts?: { readonly request?: string; readonly backendRequest?: string };
   readonly retry?: { readonly codes?: readonly number[]; readonly attempts?: number; readonly backoff?: string };
-  readonly sessionPersistence?: Readonly<Record<string, unknown>>;
+  readonly sessionPersistence?: SessionPersistence;
+}
+
+/**
+ * HTTPRouteRule.sessionPersistence (experimental channel, GEP-1619). `idleTimeout` was in
+ * earlier experimental CRDs (gateway-api#4771 dropped it) and is still read when present.
+ */
+export interface SessionPersistence {
+  readonly sessionName?: string;
+  readonly absoluteTimeout?: string;
+  readonly idleTimeout?: string;
+  readonly type?: string;
+  readonly cookieConfig?: { readonly lifetimeType?: string };
 }
 
 export interface HTTPRoute extends KubeObject {

@@ -4,3 +4,4 @@ export * from './core.ts';
 export * from './gateway-api.ts';
 export type * from './snapshot.ts';
 export * from './gateway-service.ts';
+export * from './waygate.ts';

@@ -1,6 +1,7 @@
 // The whole input of the translator: every object read, sorted by namespace and name.
 import type { ConfigMap, EndpointSlice, Namespace, Secret, Service } from './core.ts';
 import type { Gateway, GatewayClass, HTTPRoute, ReferenceGrant } from './gateway-api.ts';
+import type { BackendTrafficPolicy } from './waygate.ts';
 
 export interface Snapshot {
   readonly namespaces: readonly Namespace[];
@@ -12,6 +13,7 @@ export interface Snapshot {
   readonly endpointSlices: readonly EndpointSlice[];
   readonly secrets: readonly Secret[];
   readonly configMaps: readonly ConfigMap[];
+  readonly backendTrafficPolicies: readonly BackendTrafficPolicy[];
 }
 
 /** The computed status of one object, as `/api/status`, `waygate translate` and the status writer see it. */

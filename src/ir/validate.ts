@@ -16,6 +16,8 @@ export function validateIR(ir: IR): string[] {
         for (const route of vhost.routes) {
           if (route.action.type !== 'Forward') continue;
           if (route.action.backends.length === 0) errors.push(`route ${route.name}: no backend choices`);
+          const session = route.action.sessionPersistence;
+          if (session !== undefined && !TOKEN.test(session.name)) errors.push(`route ${route.name}: session name ${JSON.stringify(session.name)} is not a token`);
           for (const choice of route.action.backends) {
             if (choice.backend !== undefined && !backends.has(choice.backend)) {
               errors.push(`route ${route.name}: unknown backend ${choice.backend}`);
@@ -31,7 +33,21 @@ export function validateIR(ir: IR): string[] {
   return errors;
 }
 
+/** RFC 9110 token: what a header or cookie name must be. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HASHING = new Set(['RingHash', 'Maglev']);
+
+function validatePolicy(backend: IRBackend, errors: string[]): void {
+  const p = backend.policy;
+  if (p === undefined) return;
+  const hashing = p.loadBalancer !== undefined && HASHING.has(p.loadBalancer);
+  if (hashing !== (p.hashKey !== undefined)) errors.push(`backend ${backend.name}: a hash key goes with RingHash or Maglev, and only with them`);
+  if (p.stickySession !== undefined && !TOKEN.test(p.stickySession.cookieName)) errors.push(`backend ${backend.name}: sticky cookie name is not a token`);
+  if (p.zone !== undefined && !(Number.isInteger(p.zone.minEndpoints) && p.zone.minEndpoints >= 1)) errors.push(`backend ${backend.name}: zone minEndpoints must be at least 1`);
+}
+
 function validateBackend(backend: IRBackend, errors: string[]): void {
+  validatePolicy(backend, errors);
   const seen = new Set<string>();
   for (const e of backend.endpoints) {
     let problem: string | undefined;

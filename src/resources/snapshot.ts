@@ -14,6 +14,7 @@ export const KIND_FIELDS = {
   EndpointSlice: 'endpointSlices',
   Secret: 'secrets',
   ConfigMap: 'configMaps',
+  BackendTrafficPolicy: 'backendTrafficPolicies',
 } as const satisfies Record<string, keyof Snapshot>;
 
 export type SupportedKind = keyof typeof KIND_FIELDS;
@@ -28,6 +29,7 @@ const API_VERSIONS: Record<SupportedKind, readonly string[]> = {
   EndpointSlice: ['discovery.k8s.io/v1'],
   Secret: ['v1'],
   ConfigMap: ['v1'],
+  BackendTrafficPolicy: ['waygate.dev/v1alpha1'],
 };
 
 /** The snapshot field for an object of this apiVersion and kind, or undefined if Waygate ignores it. */
@@ -39,7 +41,7 @@ export function supportedKind(apiVersion: string, kind: string): SupportedKind |
 
 export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({
   namespaces: [], gatewayClasses: [], gateways: [], httpRoutes: [], referenceGrants: [],
-  services: [], endpointSlices: [], secrets: [], configMaps: [],
+  services: [], endpointSlices: [], secrets: [], configMaps: [], backendTrafficPolicies: [],
 });
 
 export function compareObjects(a: KubeObject, b: KubeObject): number {

@@ -53,6 +53,14 @@ export const RouteReason = {
   BackendNotFound: 'BackendNotFound',
 } as const;
 
+/** Reasons of a policy's Accepted condition (GEP-713, apis/v1alpha2 PolicyConditionReason). */
+export const PolicyReason = {
+  Accepted: 'Accepted',
+  Conflicted: 'Conflicted',
+  Invalid: 'Invalid',
+  TargetNotFound: 'TargetNotFound',
+} as const;
+
 /** Why something is not as asked: a spec reason and a message naming the object or field. */
 export interface Problem {
   readonly reason: string;

@@ -1,6 +1,7 @@
 // IRBackend endpoints of a Service port, from its EndpointSlices: every endpoint some tier can
-// use (ready, or serving and terminating) with its conditions; the data plane chooses the tier,
-// so that a session can persist on a serving terminating endpoint while others are ready.
+// use (ready, or serving and terminating) with its conditions, zone and zone hints; the data plane
+// chooses the tier and the zone, so that a session can persist on a serving terminating endpoint
+// while others are ready.
 import type { Endpoint, EndpointSlice, ServicePort } from '../api/index.ts';
 import { endpointConditions, serviceBackendName, type IRBackend, type IREndpoint } from '../ir/index.ts';
 import { keyOf, type TranslationContext } from './context.ts';
@@ -52,10 +53,19 @@ function candidateOf(ep: Endpoint, address: string, port: number): Candidate | u
   const terminating = ep.conditions?.terminating === true;
   if (!ready && !(serving && terminating)) return undefined;
   const zone = typeof ep.zone === 'string' && ep.zone !== '' ? ep.zone : undefined;
-  const endpoint: IREndpoint = { address, port, ...endpointConditions(ready, serving, terminating), ...(zone ? { zone } : {}) };
+  const forZones = hintedZones(ep);
+  const endpoint: IREndpoint = {
+    address, port, ...endpointConditions(ready, serving, terminating), ...(zone ? { zone } : {}), ...(forZones ? { forZones } : {}),
+  };
   // Ready before serving-terminating; then any stable order of the rest.
   const rank = (ready ? 0 : 4) + (terminating ? 2 : 0) + (serving ? 0 : 1);
   return { endpoint, rank };
+}
+
+/** EndpointSlice `hints.forZones` (topology-aware routing): the zone names, sorted, without duplicates. */
+function hintedZones(ep: Endpoint): string[] | undefined {
+  const names = list(ep.hints?.forZones).map((z) => z?.name).filter((n): n is string => typeof n === 'string' && n !== '');
+  return names.length > 0 ? [...new Set(names)].sort(compareText) : undefined;
 }
 
 function compareCandidates(a: Candidate, b: Candidate): number {

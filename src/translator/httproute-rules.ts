@@ -1,5 +1,6 @@
 // HTTPRoute rules → IR routes (one per rule and match), independent of any parent. A rule
-// with an invalid match, timeout or an unsupported filter is dropped as a whole.
+// with an invalid match, timeout, session persistence or an unsupported filter is dropped as a
+// whole.
 import type { HTTPRoute, HTTPRouteRule } from '../api/index.ts';
 import { routeMatchName, type IRAction, type IRRoute, type IRTimeouts } from '../ir/index.ts';
 import { parseDuration } from '../util/index.ts';
@@ -8,6 +9,7 @@ import { namespaceOf, type TranslationContext } from './context.ts';
 import { buildRuleAction, resolveBackendRef, type ServicePortRef } from './backends.ts';
 import { isValidHostname } from './hostnames.ts';
 import { convertMatch } from './matches.ts';
+import { convertSessionPersistence } from './session-persistence.ts';
 import { list } from './fields.ts';
 
 export interface TranslatedRule {
@@ -67,7 +69,10 @@ function translateRule(
   const problem = unsupportedFilters(rule, field) ?? weightProblem(rule, field);
   const timeouts = convertTimeouts(rule, field);
   if (problem || typeof timeouts === 'string') return { routes: [], problem: problem ?? (timeouts as string), refProblem };
-  const action = buildRuleAction(refs);
+  const session = convertSessionPersistence(route, rule, ruleIndex, field);
+  if (typeof session === 'string') return { routes: [], problem: session, refProblem };
+  const forward = buildRuleAction(refs);
+  const action: IRAction = session && forward.type === 'Forward' ? { ...forward, sessionPersistence: session } : forward;
   const routes: { matchIndex: number; ir: IRRoute }[] = [];
   const matches = Array.isArray(rule.matches) && rule.matches.length > 0 ? rule.matches : [undefined];
   for (const [matchIndex, m] of matches.entries()) {

@@ -1,7 +1,7 @@
 // Assemble the IR from the bind plan and the routes attached to programmable listeners:
 // binds and backends by name, listeners by name, virtual hosts by hostname, routes in
 // precedence order.
-import type { IR, IRBackend, IRBind, IRHttpListener, IRRoute, IRVirtualHost } from '../ir/index.ts';
+import type { IR, IRBackend, IRBackendPolicy, IRBind, IRHttpListener, IRRoute, IRVirtualHost } from '../ir/index.ts';
 import type { BindPlan } from './binds.ts';
 import type { ServicePortRef } from './backends.ts';
 import type { TranslationContext } from './context.ts';
@@ -10,12 +10,15 @@ import { hostnameCovers } from './hostnames.ts';
 import { isListenerProgrammable, type ListenerState } from './model.ts';
 import { compareRoutePrecedence, compareText } from './precedence.ts';
 
-export function buildIR(ctx: TranslationContext, binds: ReadonlyMap<string, BindPlan>, catalog: ReadonlyMap<string, ServicePortRef>): IR {
+/** The settings of a Service port (backend-policy.ts). */
+export type PolicyOf = (ref: ServicePortRef) => IRBackendPolicy | undefined;
+
+export function buildIR(ctx: TranslationContext, binds: ReadonlyMap<string, BindPlan>, catalog: ReadonlyMap<string, ServicePortRef>, policyOf: PolicyOf): IR {
   const irBinds: IRBind[] = [...binds.values()]
     .map((plan) => buildBind(plan))
     .filter((b) => b.listeners.length > 0)
     .sort((a, b) => compareText(a.name, b.name));
-  return { binds: irBinds, backends: buildBackends(ctx, irBinds, catalog) };
+  return { binds: irBinds, backends: buildBackends(ctx, irBinds, catalog, policyOf) };
 }
 
 function buildBind(plan: BindPlan): IRBind {
@@ -51,7 +54,7 @@ function routesFor(listener: ListenerState, hostname: string): IRRoute[] {
   return out;
 }
 
-function buildBackends(ctx: TranslationContext, binds: readonly IRBind[], catalog: ReadonlyMap<string, ServicePortRef>): IRBackend[] {
+function buildBackends(ctx: TranslationContext, binds: readonly IRBind[], catalog: ReadonlyMap<string, ServicePortRef>, policyOf: PolicyOf): IRBackend[] {
   const names = new Set<string>();
   for (const bind of binds) {
     for (const listener of bind.listeners) {
@@ -65,6 +68,9 @@ function buildBackends(ctx: TranslationContext, binds: readonly IRBind[], catalo
   }
   return [...names].sort(compareText).flatMap((name) => {
     const ref = catalog.get(name);
-    return ref ? [buildBackend(ctx, ref)] : [];
+    if (!ref) return [];
+    const backend = buildBackend(ctx, ref);
+    const policy = policyOf(ref);
+    return [policy ? { ...backend, policy } : backend];
   });
 }

@@ -1,6 +1,7 @@
 // The translator: snapshot → { ir, statuses }, as an ordered list of processors. Pure: no
 // I/O, no clock, no randomness; equal snapshots give equal output.
 import type { Snapshot } from '../api/index.ts';
+import { resolveBackendPolicies } from './backend-policy.ts';
 import { planBinds } from './binds.ts';
 import { buildContext } from './context.ts';
 import { gatewayStatus, processGateways } from './gateway.ts';
@@ -25,8 +26,10 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   const binds = planBinds(gateways);
   // 4. HTTPRoutes: attachment to listeners, rules, backendRefs, route status.
   const routes = processHttpRoutes(ctx, list(snapshot.httpRoutes), gateways);
-  // 5. The IR, and Gateway status (which needs the attached route counts).
-  const ir = buildIR(ctx, binds, routes.backends);
-  const statuses = sortStatuses([...classes.statuses, ...gateways.map(gatewayStatus), ...routes.statuses]);
+  // 5. BackendTrafficPolicies and Service annotations: the settings of each Service port.
+  const policies = resolveBackendPolicies(ctx, list(snapshot.backendTrafficPolicies));
+  // 6. The IR, and Gateway status (which needs the attached route counts).
+  const ir = buildIR(ctx, binds, routes.backends, policies.policyOf);
+  const statuses = sortStatuses([...classes.statuses, ...gateways.map(gatewayStatus), ...routes.statuses, ...policies.statuses]);
   return services ? { ir, statuses, services } : { ir, statuses };
 }

@@ -15,6 +15,7 @@ export interface KubernetesKind {
   readonly install?: string;
 }
 
+const WAYGATE_CRDS = "Waygate's CRDs (kubectl apply --server-side -f deploy/crds/)";
 const GATEWAY_API = 'the Gateway API CRDs (standard channel: kubectl apply -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml)';
 
 export const KUBERNETES_KINDS: readonly KubernetesKind[] = [
@@ -28,6 +29,7 @@ export const KUBERNETES_KINDS: readonly KubernetesKind[] = [
   { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', plural: 'endpointslices', namespaced: true, selectable: false },
   { kind: 'Secret', apiVersion: 'v1', plural: 'secrets', namespaced: true, selectable: false, referencedOnly: true },
   { kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps', namespaced: true, selectable: false },
+  { kind: 'BackendTrafficPolicy', apiVersion: 'waygate.dev/v1alpha1', plural: 'backendtrafficpolicies', namespaced: true, selectable: false, install: WAYGATE_CRDS },
 ];
 
 /** The collection path: `/api/v1/namespaces/ns/services`, `/apis/gateway.networking.k8s.io/v1/gateways`. */

@@ -57,6 +57,51 @@ export function mergeRouteParents(live: unknown, desired: unknown, context: Merg
   return { ...(isObject(live) ? live : {}), parents };
 }
 
+/**
+ * Policy status (`status.ancestors`, GEP-713 PolicyAncestorStatus): a map keyed by ancestorRef
+ * and controllerName. Entries of other controllers stay as they are and where they are;
+ * Waygate's are replaced by the desired ones, dropped when no longer computed, and new ones go
+ * last.
+ */
+export function mergePolicyAncestors(live: unknown, desired: unknown, context: MergeContext): unknown {
+  const ours = (a: Obj) => a.controllerName === context.controllerName;
+  const wanted = new Map(ancestorsOf(desired).filter(ours).map((a) => [ancestorKey(a, context.namespace), a]));
+  const placed = new Set<string>();
+  const ancestors: unknown[] = [];
+  for (const a of ancestorsOf(live)) {
+    if (!ours(a)) {
+      ancestors.push(a);
+      continue;
+    }
+    const key = ancestorKey(a, context.namespace);
+    const want = wanted.get(key);
+    if (want && !placed.has(key)) {
+      ancestors.push(keepTransitionTimes(want, a, context));
+      placed.add(key);
+    }
+  }
+  for (const [key, want] of wanted) if (!placed.has(key)) ancestors.push(keepTransitionTimes(want, undefined, context));
+  return { ...(isObject(live) ? live : {}), ancestors };
+}
+
+function ancestorsOf(status: unknown): Obj[] {
+  const ancestors = isObject(status) ? status.ancestors : undefined;
+  return Array.isArray(ancestors) ? ancestors.filter(isObject) : [];
+}
+
+/** An ancestorRef with its defaults filled in (ParentReference: group and kind of a Gateway, the policy's namespace). */
+function ancestorKey(entry: Obj, namespace: string | undefined): string {
+  const ref = isObject(entry.ancestorRef) ? entry.ancestorRef : {};
+  return stableStringify({
+    group: ref.group ?? GATEWAY_GROUP,
+    kind: ref.kind ?? 'Gateway',
+    namespace: ref.namespace ?? namespace,
+    name: ref.name,
+    sectionName: ref.sectionName,
+    port: ref.port,
+  });
+}
+
 /** Equal as the API server would store them (key order and undefined fields do not count). */
 export function sameStatus(a: unknown, b: unknown): boolean {
   return stableStringify(a ?? null) === stableStringify(b ?? null);
@@ -92,6 +137,7 @@ function counterpart(item: unknown, live: readonly unknown[], index: number, con
 function identity(item: Obj, context: MergeContext): string | undefined {
   if (isCondition(item)) return `condition:${String(item.type)}`;
   if (isObject(item.parentRef)) return `parent:${String(item.controllerName)}:${parentKey(item, context.namespace)}`;
+  if (isObject(item.ancestorRef)) return `ancestor:${String(item.controllerName)}:${ancestorKey(item, context.namespace)}`;
   if (typeof item.name === 'string') return `name:${item.name}`;
   return undefined;
 }

@@ -1,6 +1,6 @@
 // Which kinds the status writer writes, where they live in the API, and how much of their
 // status Waygate owns. One line per kind: GRPCRoute, TLSRoute, … are added here.
-import { mergeOwnedStatus, mergeRouteParents, type StatusMerge } from './status-merge.ts';
+import { mergeOwnedStatus, mergePolicyAncestors, mergeRouteParents, type StatusMerge } from './status-merge.ts';
 
 export interface StatusResource {
   readonly group: string;
@@ -12,8 +12,9 @@ export interface StatusResource {
   /**
    * `whole`: Waygate owns the whole status (GatewayClasses whose controllerName is Waygate's, and
    * their Gateways). `route-parents`: Waygate owns only its own `status.parents` entries.
+   * `policy-ancestors`: Waygate owns only its own `status.ancestors` entries (GEP-713).
    */
-  readonly ownership: 'whole' | 'route-parents';
+  readonly ownership: 'whole' | 'route-parents' | 'policy-ancestors';
   readonly merge: StatusMerge;
 }
 
@@ -27,6 +28,7 @@ export const STATUS_RESOURCES: readonly StatusResource[] = [
   { group: GATEWAY_GROUP, kind: 'GatewayClass', version: 'v1', plural: 'gatewayclasses', namespaced: false, ownership: 'whole', merge: mergeOwnedStatus },
   { group: GATEWAY_GROUP, kind: 'Gateway', version: 'v1', plural: 'gateways', namespaced: true, ownership: 'whole', merge: mergeOwnedStatus },
   route('HTTPRoute', 'httproutes'),
+  { group: 'waygate.dev', kind: 'BackendTrafficPolicy', version: 'v1alpha1', plural: 'backendtrafficpolicies', namespaced: true, ownership: 'policy-ancestors', merge: mergePolicyAncestors },
 ];
 
 /** The resource for an object's apiVersion and kind (any served version of the group). */

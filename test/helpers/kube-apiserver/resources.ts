@@ -50,6 +50,8 @@ export function defaultResources(): ResourceDef[] {
     gateway('TLSRoute', 'tlsroutes', ['v1alpha2'], true, true),
     gateway('TCPRoute', 'tcproutes', ['v1alpha2'], true, true),
     gateway('UDPRoute', 'udproutes', ['v1alpha2'], true, true),
+    // Waygate's own CRD (deploy/crds/).
+    { group: 'waygate.dev', versions: ['v1alpha1'], kind: 'BackendTrafficPolicy', plural: 'backendtrafficpolicies', singular: 'backendtrafficpolicy', namespaced: true, status: true, crd: true },
   ];
 }
 
