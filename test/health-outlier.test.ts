@@ -99,7 +99,7 @@ test('the ejection time grows with each ejection up to the maximum, and shrinks 
     return Promise.all([dp.close(1000), bad.close(), ...good.map((u) => u.close())]);
   });
   await dp.apply('v1', appConfig(port, [bad.port, ...good.map((u) => u.port)], {
-    outlierDetection: { consecutive5xx: 2, baseEjectionTimeMs: 150, maxEjectionTimeMs: 600, intervalMs: 500 },
+    outlierDetection: { consecutive5xx: 2, baseEjectionTimeMs: 150, maxEjectionTimeMs: 600, intervalMs: 1000 },
   }));
   const ejected = () => outliers.events.filter((e) => e.ejected);
   const load = startLoad(port, 1);
@@ -108,8 +108,8 @@ test('the ejection time grows with each ejection up to the maximum, and shrinks 
     assert.deepEqual(ejected().map((e) => e.durationMs), [150, 300, 450, 600]);
     // One client, one request at a time: an ejected endpoint receives nothing until it returns.
     for (let i = 0; i + 1 < 8; i += 2) assert.equal(seenAt[i + 1], seenAt[i], `requests to the endpoint while ejected (ejection ${i / 2 + 1})`);
-    // A second in service counts down two intervals, so the next ejection is shorter.
-    await sleep(1100);
+    // Two seconds in service count down two intervals, so the next ejection is shorter.
+    await sleep(2100);
     const before = ejected().length;
     failingNow = true;
     await until('another ejection', () => ejected().length > before);
