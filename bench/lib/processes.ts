@@ -14,9 +14,9 @@ export class ProcessGroup {
   readonly #started: Started[] = [];
 
   /** Start `command` detached (its own process group), stdout and stderr to `logFile`. */
-  start(name: string, command: string, args: readonly string[], logFile: string): Started {
+  start(name: string, command: string, args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Started {
     const fd = openSync(logFile, 'a');
-    const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env });
     closeSync(fd);
     const exited = new Promise<void>((ok) => {
       if (child.exitCode !== null || child.signalCode !== null) return ok();
