@@ -8,7 +8,7 @@ import type { Store } from '../../resources/index.ts';
 import { supportedKind } from '../../resources/index.ts';
 import type { Logger } from '../../observability/index.ts';
 import { ObjectIdentity } from './object-identity.ts';
-import { parseManifests, type ManifestError } from './parse-manifests.ts';
+import { parseManifests, type DocumentCache, type ManifestError } from './parse-manifests.ts';
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 export const FILE_SOURCE = 'file';
@@ -26,6 +26,8 @@ export interface FileProviderOptions {
 interface FileState {
   objects: readonly KubeObject[];
   errors: readonly ManifestError[];
+  /** The last parse of each document, so an edit re-parses only the documents it changed. */
+  documents?: DocumentCache;
 }
 
 export class FileProvider {
@@ -165,12 +167,12 @@ export class FileProvider {
   }
 
   #parse(file: string, text: string): void {
-    const parsed = parseManifests(file, text);
     const previous = this.#files.get(file);
+    const parsed = parseManifests(file, text, previous?.documents);
     if (parsed.fileError) {
       const e = parsed.fileError;
       this.#opts.logger.error({ file: e.file, line: e.line }, `CFG_ERR_PARSE ${e.file}:${e.line}: ${e.message}; keeping the file's last good objects`);
-      this.#files.set(file, { objects: previous?.objects ?? [], errors: [e] });
+      this.#files.set(file, { objects: previous?.objects ?? [], errors: [e], documents: parsed.documents });
       return;
     }
     for (const e of parsed.objectErrors) {
@@ -179,7 +181,7 @@ export class FileProvider {
     for (const obj of parsed.objects) {
       if (!supportedKind(obj.apiVersion, obj.kind)) this.#opts.logger.debug({ file, kind: obj.kind, apiVersion: obj.apiVersion }, 'ignoring unsupported kind');
     }
-    this.#files.set(file, { objects: parsed.objects, errors: parsed.objectErrors });
+    this.#files.set(file, { objects: parsed.objects, errors: parsed.objectErrors, documents: parsed.documents });
   }
 
   #publish(): void {

@@ -12,6 +12,12 @@ interface Seen {
 
 export class ObjectIdentity {
   #seen = new Map<string, Seen>();
+  /**
+   * By object read: its spec hash and its last stamped copy. Objects read are never mutated, so
+   * an unchanged object is not hashed again and keeps its stamped copy (and its identity, which
+   * lets later stages remember their work per object).
+   */
+  #stamped = new WeakMap<KubeObject, { readonly specHash: string; readonly out: KubeObject }>();
   readonly #now: () => Date;
 
   constructor(now: () => Date = () => new Date()) {
@@ -23,15 +29,24 @@ export class ObjectIdentity {
     const next = new Map<string, Seen>();
     const out = objects.map((obj) => {
       const key = `${obj.apiVersion}|${obj.kind}|${obj.metadata.namespace ?? ''}|${obj.metadata.name}`;
-      const { metadata: _m, status: _s, ...spec } = obj as KubeObject & { status?: unknown };
-      const specHash = contentHash(spec);
+      const known = this.#stamped.get(obj);
+      const specHash = known?.specHash ?? specHashOf(obj);
       const prev = this.#seen.get(key) ?? next.get(key);
       const generation = obj.metadata.generation ?? (!prev ? 1 : prev.specHash === specHash ? prev.generation : prev.generation + 1);
       const created = obj.metadata.creationTimestamp ?? prev?.created ?? this.#now().toISOString();
       next.set(key, { specHash, generation, created });
-      return { ...obj, metadata: { ...obj.metadata, generation, creationTimestamp: created } };
+      if (known && known.out.metadata.generation === generation && known.out.metadata.creationTimestamp === created) return known.out;
+      const stamped = { ...obj, metadata: { ...obj.metadata, generation, creationTimestamp: created } };
+      this.#stamped.set(obj, { specHash, out: stamped });
+      return stamped;
     });
     this.#seen = next;
     return out;
   }
+}
+
+/** The hash of everything but metadata and status. */
+function specHashOf(obj: KubeObject): string {
+  const { metadata: _m, status: _s, ...spec } = obj as KubeObject & { status?: unknown };
+  return contentHash(spec);
 }

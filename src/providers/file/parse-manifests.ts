@@ -16,11 +16,68 @@ export interface ParsedManifests {
   readonly objectErrors: ManifestError[];
   /** The file as a whole could not be parsed: none of it is used. */
   readonly fileError?: ManifestError;
+  /** What each document's text parsed to, for the next parse of the same file. */
+  readonly documents: DocumentCache;
+}
+
+/** Parse results by document text; lines are relative to the document's first line. */
+export type DocumentCache = ReadonlyMap<string, DocumentParse>;
+
+interface DocumentParse {
+  readonly objects: readonly KubeObject[];
+  readonly objectErrors: readonly ManifestError[];
+  readonly fileError?: ManifestError;
 }
 
 const CLUSTER_SCOPED = new Set(['Namespace', 'GatewayClass']);
 
-export function parseManifests(file: string, text: string): ParsedManifests {
+/**
+ * Parses `text`; documents whose text is unchanged since `previous` (the last parse of this
+ * file) are not parsed again and keep their objects, so editing one object of a large file
+ * costs one document's parse.
+ */
+export function parseManifests(file: string, text: string, previous?: DocumentCache): ParsedManifests {
+  const documents = new Map<string, DocumentParse>();
+  const objects: KubeObject[] = [];
+  const objectErrors: ManifestError[] = [];
+  for (const doc of splitDocuments(text)) {
+    const parsed = documents.get(doc.text) ?? previous?.get(doc.text) ?? parseDocuments(file, doc.text);
+    documents.set(doc.text, parsed);
+    const at = (e: ManifestError): ManifestError => (e.line === undefined ? e : { ...e, line: e.line + doc.line - 1 });
+    if (parsed.fileError) return { objects: [], objectErrors: [], fileError: at(parsed.fileError), documents };
+    objects.push(...parsed.objects);
+    objectErrors.push(...parsed.objectErrors.map(at));
+  }
+  return { objects, objectErrors, documents };
+}
+
+// A line starting with `---` and then a space or its end is always a document start: YAML
+// forbids it inside content (c-forbidden). With directives (`%YAML`, `%TAG`), which belong to
+// the document after them, the text is parsed as one piece.
+const DOCUMENT_START = /^---(?=\s|$)/gm;
+
+/** The text split before each document start marker, with each piece's first line (1-based). */
+function splitDocuments(text: string): { text: string; line: number }[] {
+  if (/^%/m.test(text)) return [{ text, line: 1 }];
+  const starts = [0];
+  for (const m of text.matchAll(DOCUMENT_START)) if (m.index > 0) starts.push(m.index);
+  const out: { text: string; line: number }[] = [];
+  let line = 1;
+  for (let i = 0; i < starts.length; i++) {
+    const piece = text.slice(starts[i], starts[i + 1] ?? text.length);
+    out.push({ text: piece, line });
+    line += countLines(piece);
+  }
+  return out;
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+function parseDocuments(file: string, text: string): DocumentParse {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
   const objects: KubeObject[] = [];
