@@ -4,7 +4,7 @@
 import type { KubeObject } from '../api/index.ts';
 import type { IR } from '../ir/index.ts';
 import { validateIR } from '../ir/index.ts';
-import type { Snapshot, Store } from '../resources/index.ts';
+import { snapshotHash, type Snapshot, type Store } from '../resources/index.ts';
 import type { ObjectStatus, TranslateOptions, TranslateResult } from '../translator/index.ts';
 import { translate } from '../translator/index.ts';
 import type { FleetEnvelope } from '../supervisor/index.ts';
@@ -101,11 +101,11 @@ export class Controller {
     const t0 = performance.now();
     const snapshot = this.#opts.store.snapshot();
     const t1 = performance.now();
-    const snapshotHash = contentHash(snapshot);
+    const hash = snapshotHash(snapshot);
     const t2 = performance.now();
     const times = { changedAt, startedAt: wallClock(t0), snapshotMs: t1 - t0, hashMs: t2 - t1, translateMs: 0, validateMs: 0, irHashMs: 0, publishMs: 0 };
     this.#timings = times;
-    if (snapshotHash === this.#snapshotHash) return;
+    if (hash === this.#snapshotHash) return;
     const result = translate(snapshot, this.#opts.translate);
     const t3 = performance.now();
     const problems = validateIR(result.ir);
@@ -115,7 +115,7 @@ export class Controller {
       this.#opts.logger.error({ problems }, 'CFG_ERR_IR the computed configuration is inconsistent; keeping the last good one');
       return;
     }
-    this.#snapshotHash = snapshotHash;
+    this.#snapshotHash = hash;
     this.#statuses = result.statuses;
     this.#builds++;
     for (const l of this.#resultListeners) l(result, snapshot);

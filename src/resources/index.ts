@@ -4,3 +4,4 @@ export {
   EMPTY_SNAPSHOT, KIND_FIELDS, compareObjects, snapshotOf, supportedKind,
   type Snapshot, type SupportedKind,
 } from './snapshot.ts';
+export { snapshotHash } from './snapshot-hash.ts';

@@ -2,27 +2,37 @@
 // of objects, and the store answers with a snapshot of the union. When two sources hold the
 // same object (kind, namespace, name), the first source to report it keeps it.
 import type { KubeObject } from '../api/index.ts';
-import { snapshotOf, type Snapshot } from './snapshot.ts';
+import { KIND_FIELDS, compareObjects, snapshotOf, type Snapshot } from './snapshot.ts';
 
 export type StoreListener = () => void;
 
 export class Store {
   #sources = new Map<string, readonly KubeObject[]>();
+  /** Each source's objects as a snapshot, built when first needed after the source changed. */
+  #sorted = new Map<string, Snapshot>();
+  /** The union, until the next change. */
+  #snapshot: Snapshot | undefined;
   #listeners: StoreListener[] = [];
   #version = 0;
 
-  /** Replace everything `source` contributes. Listeners hear of it. */
+  /**
+   * Replace everything `source` contributes. Listeners hear of it. The objects must not be
+   * mutated afterwards: a changed object is a new object (snapshots and hashes rely on it).
+   */
   replace(source: string, objects: readonly KubeObject[]): void {
     this.#sources.set(source, objects);
-    this.#version++;
-    for (const l of this.#listeners) l();
+    this.#changed(source);
   }
 
   remove(source: string): void {
-    if (this.#sources.delete(source)) {
-      this.#version++;
-      for (const l of this.#listeners) l();
-    }
+    if (this.#sources.delete(source)) this.#changed(source);
+  }
+
+  #changed(source: string): void {
+    this.#sorted.delete(source);
+    this.#snapshot = undefined;
+    this.#version++;
+    for (const l of this.#listeners) l();
   }
 
   /** Incremented on every change; lets callers skip rebuilding an unchanged snapshot. */
@@ -37,17 +47,61 @@ export class Store {
     };
   }
 
+  /** The union of every source; only the sources that changed since the last call are sorted again. */
   snapshot(): Snapshot {
-    const seen = new Set<string>();
-    const all: KubeObject[] = [];
-    for (const objects of this.#sources.values()) {
-      for (const obj of objects) {
-        const key = `${obj.apiVersion.split('/')[0]}|${obj.kind}|${obj.metadata.namespace ?? ''}|${obj.metadata.name}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        all.push(obj);
-      }
-    }
-    return snapshotOf(all);
+    this.#snapshot ??= this.#union();
+    return this.#snapshot;
   }
+
+  #union(): Snapshot {
+    const parts = [...this.#sources.keys()].map((source) => this.#sortedSource(source));
+    if (parts.length === 1) return parts[0];
+    const fields: Record<string, readonly KubeObject[]> = {};
+    for (const field of Object.values(KIND_FIELDS)) {
+      const lists = parts.map((p) => (p as unknown as Record<string, readonly KubeObject[]>)[field]).filter((l) => l.length > 0);
+      fields[field] = lists.length === 0 ? [] : lists.length === 1 ? lists[0] : mergeSources(lists);
+    }
+    return Object.freeze(fields) as unknown as Snapshot;
+  }
+
+  #sortedSource(source: string): Snapshot {
+    let sorted = this.#sorted.get(source);
+    if (sorted === undefined) {
+      sorted = snapshotOf(firstOfEach(this.#sources.get(source)!));
+      this.#sorted.set(source, sorted);
+    }
+    return sorted;
+  }
+}
+
+function objectKey(obj: KubeObject): string {
+  return `${obj.apiVersion.split('/')[0]}|${obj.kind}|${obj.metadata.namespace ?? ''}|${obj.metadata.name}`;
+}
+
+/** The objects of one source, the first of each (kind, namespace, name) only. */
+function firstOfEach(objects: readonly KubeObject[]): readonly KubeObject[] {
+  const seen = new Set<string>();
+  const out: KubeObject[] = [];
+  for (const obj of objects) {
+    const key = objectKey(obj);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(obj);
+  }
+  return out.length === objects.length ? objects : out;
+}
+
+/** One kind's objects from several sources (in source order): the first source keeps an object. */
+function mergeSources(lists: readonly (readonly KubeObject[])[]): readonly KubeObject[] {
+  const seen = new Set<string>();
+  const out: KubeObject[] = [];
+  for (const list of lists) {
+    for (const obj of list) {
+      const key = objectKey(obj);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(obj);
+    }
+  }
+  return out.sort(compareObjects);
 }

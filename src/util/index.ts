@@ -1,4 +1,4 @@
 // util: tiny, dependency-free helpers.
-export { contentHash, stableStringify } from './stable-json.ts';
+export { contentHash, hashOfParts, immutableHash, stableStringify } from './stable-json.ts';
 export { parseDuration } from './duration.ts';
 export { hostPort } from './host-port.ts';

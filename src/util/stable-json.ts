@@ -22,3 +22,26 @@ function sortKeys(value: unknown): unknown {
 export function contentHash(value: unknown): string {
   return createHash('sha256').update(stableStringify(value)).digest('hex').slice(0, 16);
 }
+
+const remembered = new WeakMap<object, string>();
+
+/**
+ * contentHash of an object that is never mutated, remembered by identity: hashing the same
+ * object again is a lookup. Only for immutable data (objects in the store, parts of an IR);
+ * a changed object must be a new object.
+ */
+export function immutableHash(value: object): string {
+  let hash = remembered.get(value);
+  if (hash === undefined) {
+    hash = contentHash(value);
+    remembered.set(value, hash);
+  }
+  return hash;
+}
+
+/** A short hash of a sequence of strings (e.g. other hashes), in order. */
+export function hashOfParts(parts: Iterable<string>): string {
+  const h = createHash('sha256');
+  for (const part of parts) h.update(part).update('\n');
+  return h.digest('hex').slice(0, 16);
+}
