@@ -6,7 +6,7 @@ import type { IR } from '../ir/index.ts';
 import { validateIR } from '../ir/index.ts';
 import { snapshotHash, type Snapshot, type Store } from '../resources/index.ts';
 import type { ObjectStatus, TranslateOptions, TranslateResult } from '../translator/index.ts';
-import { translate } from '../translator/index.ts';
+import { TranslationCache, translate } from '../translator/index.ts';
 import type { FleetEnvelope } from '../supervisor/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { contentHash } from '../util/index.ts';
@@ -76,6 +76,8 @@ export class Controller {
   #resultListeners: ((result: TranslateResult, snapshot: Snapshot) => void)[] = [];
   #statusHash = '';
   #timings: RebuildTimings | undefined;
+  /** Lets each translation reuse what the last one built for objects that did not change. */
+  readonly #translationCache = new TranslationCache();
 
   constructor(options: ControllerOptions) {
     this.#opts = options;
@@ -106,7 +108,7 @@ export class Controller {
     const times = { changedAt, startedAt: wallClock(t0), snapshotMs: t1 - t0, hashMs: t2 - t1, translateMs: 0, validateMs: 0, irHashMs: 0, publishMs: 0 };
     this.#timings = times;
     if (hash === this.#snapshotHash) return;
-    const result = translate(snapshot, this.#opts.translate);
+    const result = translate(snapshot, this.#opts.translate, this.#translationCache);
     const t3 = performance.now();
     const problems = validateIR(result.ir);
     const t4 = performance.now();

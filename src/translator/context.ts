@@ -3,6 +3,7 @@ import type {
   EndpointSlice, KubeObject, Namespace, ReferenceGrant, Service, Snapshot,
 } from '../api/index.ts';
 import { SERVICE_NAME_LABEL } from '../api/index.ts';
+import type { TranslationCache } from './translation-cache.ts';
 import type { TranslateOptions } from './types.ts';
 import { list } from './fields.ts';
 
@@ -14,6 +15,8 @@ export interface TranslationContext {
   readonly endpointSlices: ReadonlyMap<string, readonly EndpointSlice[]>;
   /** ReferenceGrants by namespace. */
   readonly referenceGrants: ReadonlyMap<string, readonly ReferenceGrant[]>;
+  /** What earlier translations built that this one may reuse (see translation-cache.ts). */
+  readonly cache?: TranslationCache;
 }
 
 export function namespaceOf(obj: KubeObject): string {
@@ -24,7 +27,7 @@ export function keyOf(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-export function buildContext(snapshot: Snapshot, options: TranslateOptions): TranslationContext {
+export function buildContext(snapshot: Snapshot, options: TranslateOptions, cache?: TranslationCache): TranslationContext {
   const namespaces = new Map<string, Namespace>();
   for (const ns of list(snapshot.namespaces)) if (ns.metadata?.name) namespaces.set(ns.metadata.name, ns);
   const services = new Map<string, Service>();
@@ -37,6 +40,7 @@ export function buildContext(snapshot: Snapshot, options: TranslateOptions): Tra
     services,
     endpointSlices: groupBy(list(snapshot.endpointSlices), sliceServiceKey),
     referenceGrants: groupBy(list(snapshot.referenceGrants), (g) => namespaceOf(g)),
+    ...(cache ? { cache } : {}),
   };
 }
 

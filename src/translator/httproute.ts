@@ -35,7 +35,7 @@ function processRoute(
   const refs = Array.isArray(route.spec?.parentRefs) ? route.spec.parentRefs : [];
   const ours = refs.map((ref) => ({ ref, gateway: gatewayOf(route, ref, gateways) })).filter((p) => p.gateway !== undefined);
   if (ours.length === 0) return [];
-  const translation = translateRouteRules(ctx, route);
+  const translation = ctx.cache ? ctx.cache.remember('rules', route, ctx, (c) => translateRouteRules(c, route)) : translateRouteRules(ctx, route);
   return ours.map(({ ref, gateway }) => {
     const attachment = attachToGateway(ctx, route, ref, gateway as GatewayState, translation.hostnames);
     const accepted = !attachment.problem && !translation.routeProblem;

@@ -6,8 +6,8 @@ import type { BindPlan } from './binds.ts';
 import type { ServicePortRef } from './backends.ts';
 import type { TranslationContext } from './context.ts';
 import { buildBackend } from './endpoints.ts';
-import { hostnameCovers } from './hostnames.ts';
-import { isListenerProgrammable, type ListenerState } from './model.ts';
+import { hostnameCovers, isWildcard } from './hostnames.ts';
+import { isListenerProgrammable, type AttachedRoute, type ListenerState } from './model.ts';
 import { compareRoutePrecedence, compareText } from './precedence.ts';
 
 /** The settings of a Service port (backend-policy.ts). */
@@ -15,35 +15,60 @@ export type PolicyOf = (ref: ServicePortRef) => IRBackendPolicy | undefined;
 
 export function buildIR(ctx: TranslationContext, binds: ReadonlyMap<string, BindPlan>, catalog: ReadonlyMap<string, ServicePortRef>, policyOf: PolicyOf): IR {
   const irBinds: IRBind[] = [...binds.values()]
-    .map((plan) => buildBind(plan))
+    .map((plan) => buildBind(ctx, plan))
     .filter((b) => b.listeners.length > 0)
     .sort((a, b) => compareText(a.name, b.name));
   return { binds: irBinds, backends: buildBackends(ctx, irBinds, catalog, policyOf) };
 }
 
-function buildBind(plan: BindPlan): IRBind {
+function buildBind(ctx: TranslationContext, plan: BindPlan): IRBind {
   const listeners = [...plan.listeners.values()]
     .filter(isListenerProgrammable)
-    .map(buildListener)
+    .map((listener) => buildListener(ctx, listener))
     .sort((a, b) => compareText(a.name, b.name));
   return { name: plan.name, address: plan.address, port: plan.port, protocol: 'HTTP', listeners };
 }
 
-function buildListener(listener: ListenerState): IRHttpListener {
-  const hostnames = [...new Set(listener.routes.map((r) => r.hostname))].sort(compareText);
-  const virtualHosts: IRVirtualHost[] = hostnames.map((hostname) => ({ hostname, routes: routesFor(listener, hostname) }));
+function buildListener(ctx: TranslationContext, listener: ListenerState): IRHttpListener {
+  const byHostname = groupByHostname(listener.routes);
+  const wildcards = [...byHostname.keys()].filter((h) => h === '*' || isWildcard(h));
+  const hostnames = [...byHostname.keys()].sort(compareText);
+  const virtualHosts: IRVirtualHost[] = hostnames.map((hostname) => virtualHost(ctx, listener.irName, byHostname, wildcards, hostname));
   return listener.hostname === undefined
     ? { name: listener.irName, virtualHosts }
     : { name: listener.irName, hostname: listener.hostname, virtualHosts };
 }
 
+/** The route entries of a listener by the hostname they were attached for. */
+function groupByHostname(routes: readonly AttachedRoute[]): Map<string, AttachedRoute[]> {
+  const out = new Map<string, AttachedRoute[]>();
+  for (const entry of routes) {
+    const group = out.get(entry.hostname);
+    if (group) group.push(entry);
+    else out.set(entry.hostname, [entry]);
+  }
+  return out;
+}
+
 /**
  * A virtual host serves the routes attached for its own hostname and for every less
  * specific hostname covering it (a wildcard, or any host), since a request for it matches
- * those routes too; hostname precedence then match precedence orders them.
+ * those routes too; hostname precedence then match precedence orders them. Only a wildcard
+ * or `*` covers another hostname, so only those are tried.
  */
-function routesFor(listener: ListenerState, hostname: string): IRRoute[] {
-  const entries = listener.routes.filter((r) => hostnameCovers(r.hostname, hostname)).sort(compareRoutePrecedence);
+function virtualHost(
+  ctx: TranslationContext, listener: string, byHostname: ReadonlyMap<string, readonly AttachedRoute[]>, wildcards: readonly string[], hostname: string,
+): IRVirtualHost {
+  const entries = [...byHostname.get(hostname)!];
+  for (const pattern of wildcards) {
+    if (pattern !== hostname && hostnameCovers(pattern, hostname)) entries.push(...byHostname.get(pattern)!);
+  }
+  return ctx.cache ? ctx.cache.virtualHost(listener, hostname, entries, () => orderRoutes(entries)) : { hostname, routes: orderRoutes(entries) };
+}
+
+/** Routes in precedence order, each once. */
+function orderRoutes(attached: readonly AttachedRoute[]): IRRoute[] {
+  const entries = [...attached].sort(compareRoutePrecedence);
   const seen = new Set<string>();
   const out: IRRoute[] = [];
   for (const entry of entries) {
@@ -58,19 +83,31 @@ function buildBackends(ctx: TranslationContext, binds: readonly IRBind[], catalo
   const names = new Set<string>();
   for (const bind of binds) {
     for (const listener of bind.listeners) {
-      for (const vhost of listener.virtualHosts) {
-        for (const route of vhost.routes) {
-          if (route.action.type !== 'Forward') continue;
-          for (const choice of route.action.backends) if (choice.backend !== undefined) names.add(choice.backend);
-        }
-      }
+      for (const vhost of listener.virtualHosts) for (const name of backendsOf(vhost)) names.add(name);
     }
   }
   return [...names].sort(compareText).flatMap((name) => {
     const ref = catalog.get(name);
     if (!ref) return [];
-    const backend = buildBackend(ctx, ref);
+    const backend = ctx.cache ? ctx.cache.remember('backend', ref, ctx, (c) => buildBackend(c, ref)) : buildBackend(ctx, ref);
     const policy = policyOf(ref);
     return [policy ? { ...backend, policy } : backend];
   });
+}
+
+/** The backends a virtual host's routes forward to, once per virtual host object (IR objects are never mutated). */
+const backendsByVirtualHost = new WeakMap<IRVirtualHost, readonly string[]>();
+
+function backendsOf(vhost: IRVirtualHost): readonly string[] {
+  let names = backendsByVirtualHost.get(vhost);
+  if (names === undefined) {
+    const found = new Set<string>();
+    for (const route of vhost.routes) {
+      if (route.action.type !== 'Forward') continue;
+      for (const choice of route.action.backends) if (choice.backend !== undefined) found.add(choice.backend);
+    }
+    names = [...found];
+    backendsByVirtualHost.set(vhost, names);
+  }
+  return names;
 }

@@ -10,12 +10,14 @@ import { planGatewayServices } from './gateway-services.ts';
 import { processHttpRoutes } from './httproute.ts';
 import { buildIR } from './ir-builder.ts';
 import { sortStatuses } from './status.ts';
+import type { TranslationCache } from './translation-cache.ts';
 import { supportedFeatures } from './supported-features.ts';
 import type { TranslateOptions, TranslateResult } from './types.ts';
 import { list } from './fields.ts';
 
-export function translate(snapshot: Snapshot, options: TranslateOptions): TranslateResult {
-  const ctx = buildContext(snapshot, options);
+/** `cache` (kept by the caller from one translation to the next) makes it faster, never different. */
+export function translate(snapshot: Snapshot, options: TranslateOptions, cache?: TranslationCache): TranslateResult {
+  const ctx = buildContext(snapshot, options, cache?.startTranslation());
   // 1. GatewayClasses: which classes are Waygate's.
   const classes = processGatewayClasses(list(snapshot.gatewayClasses), options.controllerName, supportedFeatures(options));
   // 2. Gateways of those classes: addresses, listeners, conflicts within each Gateway.

@@ -1,0 +1,109 @@
+// A TranslationCache makes translation faster, never different: every translation with one
+// equals the translation without, whatever the cache saw before.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import type { KubeObject } from '../src/api/index.ts';
+import { snapshotOf } from '../src/resources/index.ts';
+import { TranslationCache, translate, type TranslateOptions } from '../src/translator/index.ts';
+
+const TESTDATA = join(import.meta.dirname, '..', 'src', 'translator', 'testdata');
+const OPTIONS: TranslateOptions = { controllerName: 'waygate.dev/gateway-controller', listenAddress: '0.0.0.0' };
+const cases = readdirSync(TESTDATA).filter((f) => f.endsWith('.in.yaml') && !f.startsWith('kubernetes-')).map((f) => f.slice(0, -'.in.yaml'.length)).sort();
+
+function loadObjects(name: string): KubeObject[] {
+  const text = readFileSync(join(TESTDATA, `${name}.in.yaml`), 'utf8');
+  return YAML.parseAllDocuments(text).map((d) => d.toJS()).filter((o) => o && typeof o === 'object') as KubeObject[];
+}
+
+/** A small seeded generator (mulberry32), so failures reproduce. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function assertSameAsUncached(cache: TranslationCache, objects: readonly KubeObject[], what: string): void {
+  const snapshot = snapshotOf(objects);
+  assert.deepEqual(translate(snapshot, OPTIONS, cache), translate(snapshot, OPTIONS), what);
+}
+
+test('every golden case translates the same with a cache, as objects come and go', () => {
+  const cache = new TranslationCache();
+  const rand = seeded(7);
+  for (const name of cases) {
+    const objects = loadObjects(name);
+    assertSameAsUncached(cache, objects, `${name}: first`);
+    assertSameAsUncached(cache, objects, `${name}: again`);
+    // The same objects (so remembered work applies) with others removed, restored or copied.
+    for (let step = 0; step < 12; step++) {
+      const subset = objects.filter(() => rand() < 0.75).map((o) => (rand() < 0.1 ? structuredClone(o) : o));
+      assertSameAsUncached(cache, subset, `${name}: step ${step}`);
+    }
+  }
+});
+
+test('a remembered route is translated again when a Service, EndpointSlice or ReferenceGrant it uses changes', () => {
+  const [gateway, route, service, slice, grant] = YAML.parseAllDocuments(`
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  gatewayClassName: waygate
+  listeners: [{name: http, protocol: HTTP, port: 8080, allowedRoutes: {namespaces: {from: All}}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: app}
+spec:
+  parentRefs: [{name: gw, namespace: infra}]
+  rules: [{backendRefs: [{name: svc, namespace: data, port: 80}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc, namespace: data}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: svc-1, namespace: data, labels: {kubernetes.io/service-name: svc}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints: [{addresses: [10.0.0.1]}]
+---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: allow, namespace: data}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: app}]
+  to: [{group: '', kind: Service}]
+`).map((d) => d.toJS() as KubeObject);
+  const gatewayClass = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'waygate' }, spec: { controllerName: OPTIONS.controllerName } } as KubeObject;
+  const base = [gatewayClass, gateway, route, service, slice, grant];
+  const otherPort = { ...service, spec: { ports: [{ name: 'http', port: 81 }] } } as KubeObject;
+  const otherEndpoint = { ...slice, endpoints: [{ addresses: ['10.0.0.2'] }] } as KubeObject;
+  const cache = new TranslationCache();
+  const steps: [string, KubeObject[]][] = [
+    ['start', base],
+    ['the Service loses the port', [gatewayClass, gateway, route, otherPort, slice, grant]],
+    ['the Service has it again', base],
+    ['the ReferenceGrant is gone', [gatewayClass, gateway, route, service, slice]],
+    ['the ReferenceGrant is back', base],
+    ['the endpoint changes', [gatewayClass, gateway, route, service, otherEndpoint, grant]],
+    ['the Service is gone', [gatewayClass, gateway, route, slice, grant]],
+    ['everything is back', base],
+  ];
+  const outputs = new Set<string>();
+  for (const [what, objects] of steps) {
+    assertSameAsUncached(cache, objects, what);
+    outputs.add(JSON.stringify(translate(snapshotOf(objects), OPTIONS, cache)));
+  }
+  assert.equal(outputs.size, 5, 'the steps give five different translations');
+});
