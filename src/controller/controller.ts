@@ -3,7 +3,7 @@
 // data and stamped here; sinks (the admin API now, the Kubernetes status writer later) read it.
 import type { KubeObject } from '../api/index.ts';
 import type { IR } from '../ir/index.ts';
-import { validateIR } from '../ir/index.ts';
+import { irHash, validateIR } from '../ir/index.ts';
 import { snapshotHash, type Snapshot, type Store } from '../resources/index.ts';
 import type { ObjectStatus, TranslateOptions, TranslateResult } from '../translator/index.ts';
 import { TranslationCache, translate } from '../translator/index.ts';
@@ -121,12 +121,12 @@ export class Controller {
     this.#statuses = result.statuses;
     this.#builds++;
     for (const l of this.#resultListeners) l(result, snapshot);
-    const irHash = contentHash(result.ir);
+    const hashOfIR = irHash(result.ir);
     const t5 = performance.now();
     this.#timings = { ...this.#timings, irHashMs: t5 - t4 };
-    if (irHash === this.#irHash) return this.#notifyStatuses();
-    this.#irHash = irHash;
-    const version = `${++this.#seq}-${irHash.slice(0, 8)}`;
+    if (hashOfIR === this.#irHash) return this.#notifyStatuses();
+    this.#irHash = hashOfIR;
+    const version = `${++this.#seq}-${hashOfIR.slice(0, 8)}`;
     this.#published = { version, ir: result.ir };
     this.#opts.publisher.publish(version, result.ir);
     const t6 = performance.now();

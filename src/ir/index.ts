@@ -3,3 +3,4 @@ export type * from './types.ts';
 export * from './names.ts';
 export { validateIR } from './validate.ts';
 export { endpointConditions, endpointReady, endpointServing, endpointTerminating, endpointUsable } from './endpoints.ts';
+export { irHash } from './hash.ts';

@@ -1,7 +1,7 @@
 // Structural checks on an IR before it is published: a failure here is a translator bug,
 // so it is reported with the element's name and the configuration is not published.
 import { endpointUsable } from './endpoints.ts';
-import type { IR, IRBackend } from './types.ts';
+import type { IR, IRBackend, IRVirtualHost } from './types.ts';
 
 export function validateIR(ir: IR): string[] {
   const errors: string[] = [];
@@ -12,25 +12,61 @@ export function validateIR(ir: IR): string[] {
     bindNames.add(bind.name);
     if (!Number.isInteger(bind.port) || bind.port < 1 || bind.port > 65535) errors.push(`bind ${bind.name}: port ${bind.port} out of range`);
     for (const listener of bind.listeners) {
-      for (const vhost of listener.virtualHosts) {
-        for (const route of vhost.routes) {
-          if (route.action.type !== 'Forward') continue;
-          if (route.action.backends.length === 0) errors.push(`route ${route.name}: no backend choices`);
-          const session = route.action.sessionPersistence;
-          if (session !== undefined && !TOKEN.test(session.name)) errors.push(`route ${route.name}: session name ${JSON.stringify(session.name)} is not a token`);
-          for (const choice of route.action.backends) {
-            if (choice.backend !== undefined && !backends.has(choice.backend)) {
-              errors.push(`route ${route.name}: unknown backend ${choice.backend}`);
-            }
-            if (choice.backend === undefined && choice.status === undefined) errors.push(`route ${route.name}: choice with neither backend nor status`);
-            if (!(choice.weight > 0)) errors.push(`route ${route.name}: weight must be positive`);
-          }
-        }
-      }
+      for (const vhost of listener.virtualHosts) errors.push(...virtualHostProblems(vhost, backends));
     }
   }
-  for (const backend of ir.backends) validateBackend(backend, errors);
+  for (const backend of ir.backends) errors.push(...backendProblems(backend));
   return errors;
+}
+
+// IR objects are never mutated, so what a virtual host or a backend says about itself is checked
+// once per object: after a small change, only the new objects are walked.
+const checkedVirtualHosts = new WeakMap<IRVirtualHost, { readonly problems: readonly string[]; readonly backends: readonly string[] }>();
+const checkedBackends = new WeakMap<IRBackend, readonly string[]>();
+
+function virtualHostProblems(vhost: IRVirtualHost, backends: ReadonlySet<string>): readonly string[] {
+  let checked = checkedVirtualHosts.get(vhost);
+  if (checked === undefined) {
+    const referenced = new Set<string>();
+    for (const route of vhost.routes) {
+      if (route.action.type !== 'Forward') continue;
+      for (const choice of route.action.backends) if (choice.backend !== undefined) referenced.add(choice.backend);
+    }
+    checked = { problems: checkRoutes(vhost, undefined), backends: [...referenced] };
+    checkedVirtualHosts.set(vhost, checked);
+  }
+  // Unknown backends depend on the whole IR: in the rare case, walk the routes again for the messages in order.
+  return checked.backends.every((b) => backends.has(b)) ? checked.problems : checkRoutes(vhost, backends);
+}
+
+/** The routes' problems; unknown backends only when `backends` is given. */
+function checkRoutes(vhost: IRVirtualHost, backends: ReadonlySet<string> | undefined): string[] {
+  const errors: string[] = [];
+  for (const route of vhost.routes) {
+    if (route.action.type !== 'Forward') continue;
+    if (route.action.backends.length === 0) errors.push(`route ${route.name}: no backend choices`);
+    const session = route.action.sessionPersistence;
+    if (session !== undefined && !TOKEN.test(session.name)) errors.push(`route ${route.name}: session name ${JSON.stringify(session.name)} is not a token`);
+    for (const choice of route.action.backends) {
+      if (backends !== undefined && choice.backend !== undefined && !backends.has(choice.backend)) {
+        errors.push(`route ${route.name}: unknown backend ${choice.backend}`);
+      }
+      if (choice.backend === undefined && choice.status === undefined) errors.push(`route ${route.name}: choice with neither backend nor status`);
+      if (!(choice.weight > 0)) errors.push(`route ${route.name}: weight must be positive`);
+    }
+  }
+  return errors;
+}
+
+function backendProblems(backend: IRBackend): readonly string[] {
+  let problems = checkedBackends.get(backend);
+  if (problems === undefined) {
+    const errors: string[] = [];
+    validateBackend(backend, errors);
+    problems = errors;
+    checkedBackends.set(backend, problems);
+  }
+  return problems;
 }
 
 /** RFC 9110 token: what a header or cookie name must be. */
