@@ -1,7 +1,7 @@
 // Endpoint state kept across updates, the usable tiers, and the base every policy extends.
 // update() runs off the request path (O(n) plus the policy's rebuild); onStart/onEnd are O(1).
 import type {
-  Balancer, Clock, CommonOptions, Endpoint, EndpointInput, PickContext, Random, RequestResult,
+  Balancer, Clock, CommonOptions, Endpoint, EndpointInput, PickContext, Random, RequestResult, ZonePreference,
 } from './types.ts';
 
 const MAX_WEIGHT = 1_000_000;
@@ -12,6 +12,7 @@ export class EndpointState implements Endpoint {
   readonly key: string;
   weight = 1;
   zone: string | undefined = undefined;
+  local = false;
   ready = true;
   serving = true;
   terminating = false;
@@ -34,9 +35,10 @@ function normalizeWeight(weight: number | undefined): number {
   return Math.min(MAX_WEIGHT, Math.max(1, Math.round(weight)));
 }
 
-function assign(e: EndpointState, input: EndpointInput): void {
+function assign(e: EndpointState, input: EndpointInput, zone: ZonePreference | undefined): void {
   e.weight = normalizeWeight(input.weight);
   e.zone = input.zone;
+  e.local = zone !== undefined && (input.forZones !== undefined && input.forZones.length > 0 ? input.forZones.includes(zone.zone) : input.zone === zone.zone);
   e.terminating = input.terminating === true;
   e.serving = input.serving ?? true;
   e.ready = input.ready ?? (e.serving && !e.terminating);
@@ -47,14 +49,25 @@ function assign(e: EndpointState, input: EndpointInput): void {
  * The endpoints a pick chooses from, by tier (architecture rule 3): ready ones that are not
  * ejected; when there are none, serving ones that are terminating; when every one of those is
  * ejected, all of them anyway (panic: an ejected endpoint may answer, a 503 never does).
- * Never an endpoint that is neither ready nor serving.
+ * Never an endpoint that is neither ready nor serving. With zone preference, the local
+ * endpoints of that tier when there are at least `minLocal` of them, else the whole tier: the
+ * tier comes first, so a local zone that is draining hands its traffic to ready endpoints
+ * elsewhere, and zone preference never fails closed.
  */
-export function selectActive(all: readonly EndpointState[]): EndpointState[] {
+export function selectActive(all: readonly EndpointState[], minLocal = 0): EndpointState[] {
   const ready = all.filter((e) => e.ready && !e.ejected);
-  if (ready.length > 0) return ready;
+  if (ready.length > 0) return preferLocal(ready, minLocal);
   const draining = all.filter((e) => e.serving && e.terminating && !e.ejected);
-  if (draining.length > 0) return draining;
-  return all.filter((e) => e.ready || (e.serving && e.terminating));
+  if (draining.length > 0) return preferLocal(draining, minLocal);
+  return preferLocal(all.filter((e) => e.ready || (e.serving && e.terminating)), minLocal);
+}
+
+/** The local endpoints of a tier when there are at least `minLocal` (> 0) of them. */
+function preferLocal(tier: EndpointState[], minLocal: number): EndpointState[] {
+  if (minLocal <= 0) return tier;
+  let local = 0;
+  for (const e of tier) if (e.local) local++;
+  return local >= minLocal && local < tier.length ? tier.filter((e) => e.local) : tier;
 }
 
 /** Endpoint bookkeeping shared by every policy; a policy adds rebuild() and pick(). */
@@ -65,11 +78,13 @@ export abstract class BaseBalancer implements Balancer {
   protected active: EndpointState[] = [];
   protected readonly random: Random;
   protected readonly now: Clock;
+  readonly #zone: ZonePreference | undefined;
   #byKey = new Map<string, EndpointState>();
 
   constructor(options: CommonOptions = {}) {
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => performance.now());
+    this.#zone = options.zonePreference;
   }
 
   get endpoints(): readonly Endpoint[] {
@@ -87,13 +102,13 @@ export abstract class BaseBalancer implements Balancer {
     for (const input of inputs) {
       if (byKey.has(input.key)) continue;
       const e = this.#byKey.get(input.key) ?? new EndpointState(input.key);
-      assign(e, input);
+      assign(e, input, this.#zone);
       byKey.set(input.key, e);
     }
     this.#byKey = byKey;
     this.all = [...byKey.values()];
     for (const e of previous) e.active = false;
-    this.active = selectActive(this.all);
+    this.active = selectActive(this.all, this.#zone === undefined ? 0 : Math.max(1, this.#zone.minEndpoints ?? 1));
     for (const e of this.active) e.active = true;
     this.version++;
     if (!sameActive(previous, weights, this.active)) this.rebuild(previous);

@@ -47,7 +47,7 @@ export function createBalancer(name: string, options?: BalancerOptions): Balance
   return policy.create(options);
 }
 
-export type { Balancer, CommonOptions, Clock, Endpoint, EndpointInput, PickContext, Random, RequestResult } from './types.ts';
+export type { Balancer, CommonOptions, Clock, Endpoint, EndpointInput, PickContext, Random, RequestResult, ZonePreference } from './types.ts';
 export { selectActive } from './endpoint-state.ts';
 export { RoundRobinBalancer } from './round-robin.ts';
 export { WeightedRoundRobinBalancer } from './weighted-round-robin.ts';

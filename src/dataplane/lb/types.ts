@@ -13,6 +13,8 @@ export interface EndpointInput {
   /** A positive integer, 1 when absent; other values are rounded and clamped to 1..1,000,000. */
   readonly weight?: number;
   readonly zone?: string;
+  /** EndpointSlice `hints.forZones`: the zones the endpoint serves; when present, they decide whether it is local. */
+  readonly forZones?: readonly string[];
   /** EndpointSlice `ready`; defaults to `serving && !terminating`. */
   readonly ready?: boolean;
   /** EndpointSlice `serving`; defaults to true. */
@@ -28,6 +30,8 @@ export interface Endpoint {
   readonly key: string;
   readonly weight: number;
   readonly zone: string | undefined;
+  /** In the balancer's local zone (see ZonePreference); false without one. */
+  readonly local: boolean;
   readonly ready: boolean;
   readonly serving: boolean;
   readonly terminating: boolean;
@@ -78,10 +82,24 @@ export interface Balancer {
   onEnd(endpoint: Endpoint, result: RequestResult): void;
 }
 
+/**
+ * Topology-aware routing: within the tier picks choose from, endpoints in `zone` are preferred
+ * while at least `minEndpoints` of them are in it; otherwise the whole tier is used, so zone
+ * preference never leaves a request without an endpoint.
+ */
+export interface ZonePreference {
+  /** The zone of this proxy. An endpoint is local when its `forZones` hints name it, or, without hints, when its zone is it. */
+  readonly zone: string;
+  /** Default 1. */
+  readonly minEndpoints?: number;
+}
+
 /** Options every policy accepts; each policy adds its own. */
 export interface CommonOptions {
   /** Defaults to Math.random. */
   readonly random?: Random;
   /** Defaults to performance.now. */
   readonly now?: Clock;
+  /** Absent: every zone alike. */
+  readonly zonePreference?: ZonePreference;
 }
