@@ -1,21 +1,51 @@
 // A backend (one Service port) as a worker keeps it across config versions: its balancer and
 // the pools of its endpoints. Built and updated off the request path, when a config is applied.
 import type { Pool } from 'undici';
-import { endpointReady, endpointServing, endpointTerminating, type IRBackend, type IREndpoint } from '../ir/index.ts';
+import { randomBytes } from 'node:crypto';
+import {
+  endpointReady, endpointServing, endpointTerminating,
+  type IRBackend, type IRBackendPolicy, type IREndpoint, type IRLoadBalancer, type IRStickySession, type IRZonePreference,
+} from '../ir/index.ts';
 import { healthCheckId, healthKeyOf } from './health/health-check.ts';
 import { HealthView } from './health/health-view.ts';
 import { OutlierDetector, type AttemptOutcome } from './health/outlier-detector.ts';
-import { createBalancer, type Balancer, type Endpoint, type EndpointInput, type RequestResult } from './lb/index.ts';
+import {
+  cookieValue, createBalancer, createHashKey, stickyKey, StickyBalancer, StickyIndex,
+  type Balancer, type Endpoint, type EndpointInput, type HashKey, type HashRequest, type PickContext, type RequestResult, type StickySecret,
+} from './lb/index.ts';
 import { endpointKey, type UpstreamPools } from './upstream-pools.ts';
 
-export type BalancingPolicy = 'RoundRobin' | 'WeightedRoundRobin';
+/** What a backend's balancer is built from; a new config with another `key` builds a new one. */
+export interface BalancingPolicy {
+  readonly type: IRLoadBalancer;
+  readonly sticky: IRStickySession | undefined;
+  readonly zone: IRZonePreference | undefined;
+  readonly key: string;
+}
 
 /**
- * The one place a backend's load-balancing policy is chosen. IR endpoints carry no weights yet,
- * so every backend is plain round robin; a policy resource will decide here later.
+ * The one place a backend's load-balancing policy is chosen, from its IR policy
+ * (BackendTrafficPolicy, Service annotations, Service topology): round robin unless it says
+ * otherwise. The hash key is not part of it: it changes in place (`BackendState.update`).
  */
-export function balancingPolicyOf(_backend: IRBackend): BalancingPolicy {
-  return 'RoundRobin';
+export function balancingPolicyOf(policy: IRBackendPolicy | undefined): BalancingPolicy {
+  const type = policy?.loadBalancer ?? 'RoundRobin';
+  const sticky = policy?.stickySession;
+  const zone = policy?.zone;
+  return { type, sticky, zone, key: JSON.stringify([type, sticky ?? null, zone ?? null]) };
+}
+
+/** What every backend of a worker shares: the fleet's secret (sticky cookies, session tokens) and the proxy's zone. */
+export interface BalancingContext {
+  /** The same in every worker and replica, or clients move when they reach another one. */
+  readonly stickySecret: StickySecret;
+  /** `--zone`; undefined: zone preference is off everywhere. */
+  readonly localZone: string | undefined;
+}
+
+/** For tests and tools that build backends alone: a secret of their own, no zone. */
+export function defaultBalancingContext(): BalancingContext {
+  return { stickySecret: randomBytes(32), localZone: undefined };
 }
 
 export class BackendState {
@@ -26,6 +56,15 @@ export class BackendState {
    * on an older config never reaches an endpoint a newer one removed.
    */
   readonly balancer: Balancer;
+  /** `policy.key` of the balancing policy the balancer was built for. */
+  readonly policyKey: string;
+  /** The balancer itself when the backend has sticky sessions: it says which cookie to set. */
+  readonly sticky: StickyBalancer | undefined;
+  /** What hashing policies hash; undefined: nothing (they pick at random). */
+  hashKey: HashKey | undefined = undefined;
+  #hashSpec = '';
+  readonly #secret: StickySecret;
+  #sessions: StickyIndex | undefined = undefined;
   /** Endpoint key → its shared pool, for every endpoint of the last update. */
   pools = new Map<string, Pool>();
   /** Passive health: ejects endpoints that fail in a row, from the outcomes of onEnd(). */
@@ -36,9 +75,23 @@ export class BackendState {
   readonly #health: HealthView;
   #checkId: string | undefined = undefined;
 
-  constructor(name: string, policy: BalancingPolicy, health: HealthView = new HealthView()) {
+  constructor(
+    name: string, policy: BalancingPolicy = balancingPolicyOf(undefined), health: HealthView = new HealthView(),
+    context: BalancingContext = defaultBalancingContext(),
+  ) {
     this.name = name;
-    this.balancer = createBalancer(policy);
+    const zone = policy.zone !== undefined && context.localZone !== undefined
+      ? { zonePreference: { zone: context.localZone, minEndpoints: policy.zone.minEndpoints } }
+      : undefined;
+    const inner = createBalancer(policy.type, zone);
+    const s = policy.sticky;
+    this.sticky = s === undefined ? undefined : new StickyBalancer(inner, {
+      mode: s.mode, secret: context.stickySecret,
+      cookie: { name: s.cookieName, ...(s.maxAgeSeconds === undefined ? {} : { maxAgeSeconds: s.maxAgeSeconds }) },
+    });
+    this.balancer = this.sticky ?? inner;
+    this.policyKey = policy.key;
+    this.#secret = context.stickySecret;
     this.#health = health;
     this.outlier = new OutlierDetector(name, () => this.#publish());
   }
@@ -52,6 +105,7 @@ export class BackendState {
       pools.set(key, upstream.acquire(e.address, e.port));
     }
     this.pools = pools;
+    this.#setHashKey(backend.policy);
     const check = backend.policy?.healthCheck;
     const checkId = check === undefined ? undefined : healthCheckId(check);
     const returned = this.outlier.configure(backend.policy?.outlierDetection);
@@ -61,6 +115,29 @@ export class BackendState {
     this.#checkId = checkId;
     this.outlier.setEndpoints(this.#keys);
     this.#publish();
+  }
+
+  /**
+   * An endpoint for a request (hot path): the hash key and the sticky cookie are read into
+   * `ctx`, which the caller keeps for the Set-Cookie of the answer.
+   */
+  pick(ctx: PickContext, req: HashRequest): Endpoint | undefined {
+    ctx.hash = this.hashKey === undefined ? undefined : this.hashKey.hash(req);
+    ctx.sticky = this.sticky === undefined ? undefined : cookieValue(req.rawHeaders, this.sticky.cookieName);
+    return this.balancer.pick(ctx);
+  }
+
+  /** Tag ↔ endpoint for HTTPRoute session persistence over this backend's balancer; built on first use. */
+  sessions(): StickyIndex {
+    return (this.#sessions ??= new StickyIndex(this.balancer, stickyKey(this.#secret)));
+  }
+
+  #setHashKey(policy: IRBackendPolicy | undefined): void {
+    const spec = policy?.hashKey;
+    const text = spec === undefined ? '' : JSON.stringify(spec);
+    if (text === this.#hashSpec) return;
+    this.#hashSpec = text;
+    this.hashKey = spec === undefined ? undefined : createHashKey(spec);
   }
 
   /** Balancer feedback and outlier detection for one finished attempt. */
@@ -99,6 +176,7 @@ function endpointInput(e: IREndpoint, key: string, ejected: boolean): EndpointIn
     serving: endpointServing(e),
     terminating: endpointTerminating(e),
     ...(e.zone === undefined ? {} : { zone: e.zone }),
+    ...(e.forZones === undefined ? {} : { forZones: e.forZones }),
     ...(ejected ? { ejected } : {}),
   };
 }
@@ -108,7 +186,7 @@ function sameEndpoints(a: readonly IREndpoint[], b: readonly IREndpoint[]): bool
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
     const y = b[i];
-    if (x.address !== y.address || x.port !== y.port || x.zone !== y.zone || endpointReady(x) !== endpointReady(y)
+    if (x.address !== y.address || x.port !== y.port || x.zone !== y.zone || String(x.forZones) !== String(y.forZones) || endpointReady(x) !== endpointReady(y)
       || endpointServing(x) !== endpointServing(y) || endpointTerminating(x) !== endpointTerminating(y)) return false;
   }
   return true;

@@ -2,8 +2,11 @@
 // and the upstream pools. Zero-downtime rules: docs/architecture.md §6.
 import { compile } from '../compiler/index.ts';
 import type { IR, IRBind } from '../ir/index.ts';
+import { randomBytes } from 'node:crypto';
+import type { BalancingContext } from './backend-state.ts';
 import { BindListener } from './bind-listener.ts';
 import { HealthView, type HealthUpdate } from './health/health-view.ts';
+import type { StickySecret } from './lb/index.ts';
 import { DEFAULT_LIMITS, type ProxyLimits } from './limits.ts';
 import { buildLiveConfig, type LiveConfig } from './live-config.ts';
 import type { ProxyContext } from './proxy.ts';
@@ -13,6 +16,13 @@ export interface DataPlaneOptions {
   /** Bind with SO_REUSEPORT so several worker processes can share each port (Linux). */
   readonly reusePort?: boolean;
   readonly limits?: Partial<ProxyLimits>;
+  /** The zone this proxy runs in (`--zone`): backends with zone preference favour endpoints there. */
+  readonly zone?: string;
+  /**
+   * Signs sticky cookies and session tokens; every worker and replica needs the same one, or
+   * clients move when they reach another. Default: random, this data plane only.
+   */
+  readonly stickySecret?: StickySecret;
 }
 
 export interface ApplyResult {
@@ -43,6 +53,7 @@ export class DataPlane implements ProxyContext {
   /** Active health checks' results, from the node's checker; read by every backend's balancer. */
   readonly health = new HealthView();
   readonly #reusePort: boolean;
+  readonly #balancing: BalancingContext;
   readonly #binds = new Map<string, BindListener>();
   readonly #draining = new Set<Promise<void>>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -52,6 +63,8 @@ export class DataPlane implements ProxyContext {
   constructor(options: DataPlaneOptions = {}) {
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
     this.#reusePort = options.reusePort ?? false;
+    const secret = options.stickySecret !== undefined && options.stickySecret.length > 0 ? options.stickySecret : randomBytes(32);
+    this.#balancing = { stickySecret: secret, localZone: options.zone || undefined };
     this.pools = new UpstreamPools(this.limits);
   }
 
@@ -88,7 +101,7 @@ export class DataPlane implements ProxyContext {
     const t0 = performance.now();
     const compiled = compile(ir);
     const t1 = performance.now();
-    const next = buildLiveConfig(version, compiled, this.pools, previous, this.health);
+    const next = buildLiveConfig(version, compiled, this.pools, previous, this.health, this.#balancing);
     const t2 = performance.now();
     const opened: BindListener[] = [];
     const results = await Promise.all(ir.binds.map(async (bind) => {

@@ -10,7 +10,7 @@ import {
 } from './errors.ts';
 import { downstreamResponseHeaders, type RequestHead } from './headers.ts';
 import { attemptOutcome, OUTCOME_NEUTRAL } from './health/outlier-detector.ts';
-import type { Endpoint, PickContext } from './lb/index.ts';
+import type { Endpoint, PickContext, Session, SessionPersistence } from './lb/index.ts';
 import type { BindRef } from './proxy.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
@@ -19,7 +19,7 @@ type Tagged = { [kExchange]?: Exchange };
 
 type DispatchController = Dispatcher.DispatchController;
 
-/** Overwritten for every pick, so that picks allocate nothing (no policy reads it yet). */
+/** Overwritten for every pick, so that picks allocate nothing (hash key and sticky cookie). */
 export const PICK_CONTEXT: PickContext = { hash: undefined, sticky: undefined };
 /** Overwritten for every onEnd; balancers read it and keep nothing of it. */
 const RESULT = { latencyMs: 0, ok: true };
@@ -35,6 +35,11 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   readonly bind: BindRef;
   routeName = '';
   backend: BackendState | undefined = undefined;
+  /** The request's sticky cookie value, when its backend is sticky. */
+  sticky: string | undefined = undefined;
+  /** The rule's session persistence, and the valid session the request carried. */
+  persistence: SessionPersistence | undefined = undefined;
+  session: Session | undefined = undefined;
   /** The endpoint of the current attempt. */
   endpoint: Endpoint | undefined = undefined;
   pools: UpstreamPools | undefined = undefined;
@@ -123,7 +128,24 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     this.attemptStatus = statusCode;
     if (this.done) return;
     this.started = true;
-    this.res.writeHead(statusCode, downstreamResponseHeaders(headers, this.bind.draining));
+    const out = downstreamResponseHeaders(headers, this.bind.draining);
+    if (this.persistence !== undefined || this.backend!.sticky !== undefined) this.addSessionHeaders(out);
+    this.res.writeHead(statusCode, out);
+  }
+
+  /** The sticky cookie and the session token of the endpoint that answered, when the client lacks them or they need renewal. */
+  addSessionHeaders(out: string[]): void {
+    const backend = this.backend!;
+    const endpoint = this.endpoint!;
+    if (backend.sticky !== undefined) {
+      PICK_CONTEXT.sticky = this.sticky;
+      const cookie = backend.sticky.setCookie(PICK_CONTEXT, endpoint);
+      if (cookie !== undefined) out.push('set-cookie', cookie);
+    }
+    if (this.persistence !== undefined) {
+      const header = this.persistence.responseHeader(this.session, backend.sessions().tagOf(endpoint));
+      if (header !== undefined) out.push(header[0], header[1]);
+    }
   }
 
   onResponseData(controller: DispatchController, chunk: Buffer): void {
@@ -208,6 +230,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   /** A usable endpoint no attempt failed on, from the balancer's newest endpoints. */
   nextEndpoint(): Endpoint | undefined {
     const balancer = this.backend!.balancer;
+    // Neither the hash key nor the cookie: they would name the endpoint that failed again.
+    PICK_CONTEXT.hash = undefined;
+    PICK_CONTEXT.sticky = undefined;
     for (let tries = balancer.endpoints.length; tries > 0; tries--) {
       const e = balancer.pick(PICK_CONTEXT);
       if (e === undefined) return undefined;

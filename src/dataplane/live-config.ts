@@ -2,9 +2,10 @@
 // (weighted-choice scores) and per backend (balancer, pools; kept across versions). Built off the
 // request path; the data plane swaps one reference to it.
 import type { CompiledConfig, CompiledRoute } from '../compiler/index.ts';
-import { BackendState, balancingPolicyOf } from './backend-state.ts';
+import { BackendState, balancingPolicyOf, defaultBalancingContext, type BalancingContext } from './backend-state.ts';
 import type { ChoiceState } from './balancer.ts';
 import type { HealthView } from './health/health-view.ts';
+import { SessionPersistence } from './lb/index.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
 export interface RouteState {
@@ -17,6 +18,8 @@ export interface RouteState {
   readonly timeoutMs: number;
   /** Content of the action, to tell whether weighted-choice state can carry over. */
   readonly fingerprint: string;
+  /** HTTPRouteRule.sessionPersistence: looked up across the choices' backends before the weighted choice. */
+  readonly session: SessionPersistence | undefined;
 }
 
 export interface LiveConfig {
@@ -32,31 +35,34 @@ export interface LiveConfig {
 
 export function buildLiveConfig(
   version: string, compiled: CompiledConfig, pools: UpstreamPools, previous: LiveConfig | undefined, health?: HealthView,
+  context: BalancingContext = defaultBalancingContext(),
 ): LiveConfig {
   const endpointKeys = new Set<string>();
   const backends = new Map<string, BackendState>();
   for (const backend of compiled.backends.values()) {
-    const policy = balancingPolicyOf(backend);
+    const policy = balancingPolicyOf(backend.policy);
     const kept = previous?.backends.get(backend.name);
     // Updated in place: requests still running on the previous config see the new endpoints too.
-    const state = kept !== undefined && kept.balancer.policy === policy ? kept : new BackendState(backend.name, policy, health);
+    const state = kept !== undefined && kept.policyKey === policy.key ? kept : new BackendState(backend.name, policy, health, context);
     state.update(backend, pools, endpointKeys);
     backends.set(backend.name, state);
   }
   if (previous !== undefined) for (const [name, old] of previous.backends) if (backends.get(name) !== old) old.close();
   const carried = new Map<string, RouteState>();
   if (previous !== undefined) for (const r of previous.routes) carried.set(r.route.name, r);
-  const routes = compiled.routes.map((route) => buildRoute(route, backends, carried.get(route.name)));
+  const routes = compiled.routes.map((route) => buildRoute(route, backends, carried.get(route.name), context));
   return { version, compiled, routes, backends, endpointKeys };
 }
 
-function buildRoute(route: CompiledRoute, backends: Map<string, BackendState>, previous: RouteState | undefined): RouteState {
+function buildRoute(
+  route: CompiledRoute, backends: Map<string, BackendState>, previous: RouteState | undefined, context: BalancingContext,
+): RouteState {
   const action = route.action;
   const t = route.timeouts;
   const limits = [t?.requestMs, t?.backendRequestMs].filter((ms): ms is number => ms !== undefined && ms > 0);
   const timeoutMs = limits.length > 0 ? Math.min(...limits) : 0;
   if (action.type === 'DirectResponse') {
-    return { route, directStatus: action.status, choices: [], totalWeight: 0, timeoutMs, fingerprint: '' };
+    return { route, directStatus: action.status, choices: [], totalWeight: 0, timeoutMs, fingerprint: '', session: undefined };
   }
   const fingerprint = JSON.stringify(action.choices);
   const keep = previous !== undefined && previous.fingerprint === fingerprint;
@@ -67,5 +73,16 @@ function buildRoute(route: CompiledRoute, backends: Map<string, BackendState>, p
     current: keep ? previous.choices[i].current : 0,
   }));
   const totalWeight = choices.reduce((sum, c) => sum + c.weight, 0);
-  return { route, directStatus: 0, choices, totalWeight, timeoutMs, fingerprint };
+  return { route, directStatus: 0, choices, totalWeight, timeoutMs, fingerprint, session: sessionOf(route, context) };
+}
+
+/** The rule's session persistence (stateless: tokens carry the session, signed with the fleet's secret). */
+function sessionOf(route: CompiledRoute, context: BalancingContext): SessionPersistence | undefined {
+  const source = route.source.action;
+  const c = source.type === 'Forward' ? source.sessionPersistence : undefined;
+  if (c === undefined) return undefined;
+  return new SessionPersistence({
+    name: c.name, type: c.type, lifetime: c.lifetime, path: c.path, secure: c.secure,
+    absoluteTimeoutMs: c.absoluteTimeoutMs, idleTimeoutMs: c.idleTimeoutMs,
+  }, { secret: context.stickySecret });
 }

@@ -7,9 +7,11 @@ import {
   PRX_ERR_INVALID_BACKEND, PRX_ERR_NO_ENDPOINTS, PRX_ERR_NO_ROUTE, PRX_ERR_REQUEST_TOO_LARGE,
   publishProxyError, sendStatus,
 } from './errors.ts';
+import type { BackendState } from './backend-state.ts';
 import { Exchange, PICK_CONTEXT } from './exchange.ts';
 import { upstreamRequestHeaders } from './headers.ts';
-import type { LiveConfig } from './live-config.ts';
+import { cookieValue, SESSION_MODE, type Endpoint, type HashRequest } from './lb/index.ts';
+import type { LiveConfig, RouteState } from './live-config.ts';
 import type { ProxyLimits } from './limits.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
@@ -48,17 +50,53 @@ export function handleRequest(ctx: ProxyContext, bind: BindRef, req: IncomingMes
   const state = live!.routes[route.id];
   ex.routeName = route.name;
   if (state.directStatus !== 0) return void sendStatus(res, state.directStatus, bind.draining);
-  const choice = pickChoice(state.choices, state.totalWeight);
-  const backend = choice.backend;
-  if (backend === undefined) return reject(ex, PRX_ERR_INVALID_BACKEND, choice.status, 'invalid backend');
-  const endpoint = backend.balancer.pick(PICK_CONTEXT);
-  if (endpoint === undefined) return reject(ex, PRX_ERR_NO_ENDPOINTS, 503, `no endpoints for ${backend.name}`);
+  // HTTPRoute sessionPersistence: a session's endpoint, in any backend of the rule, comes first.
+  let endpoint = state.session === undefined ? undefined : sessionEndpoint(ex, state, req.rawHeaders);
+  let backend = ex.backend;
+  if (endpoint === undefined) {
+    const choice = pickChoice(state.choices, state.totalWeight);
+    backend = choice.backend;
+    if (backend === undefined) return reject(ex, PRX_ERR_INVALID_BACKEND, choice.status, 'invalid backend');
+    HASH_REQUEST.rawHeaders = req.rawHeaders;
+    HASH_REQUEST.rawQuery = q < 0 ? '' : url.slice(q + 1);
+    HASH_REQUEST.remoteAddress = req.socket.remoteAddress ?? '';
+    endpoint = backend.pick(PICK_CONTEXT, HASH_REQUEST);
+    ex.sticky = PICK_CONTEXT.sticky;
+    if (endpoint === undefined) return reject(ex, PRX_ERR_NO_ENDPOINTS, 503, `no endpoints for ${backend.name}`);
+  } else if (backend!.sticky !== undefined) ex.sticky = cookieValue(req.rawHeaders, backend!.sticky.cookieName);
   const limit = ctx.limits.maxRequestBodyBytes;
   if (ex.contentLength > limit) return reject(ex, PRX_ERR_REQUEST_TOO_LARGE, 413, 'request body too large');
   ex.bodyLimit = limit;
   const hasBody = ex.chunked || ex.contentLength > 0;
   const options: Dispatcher.DispatchOptions = { path: url, method, headers, body: hasBody ? req : null };
-  ex.forward(ctx.pools, backend, endpoint, options, state.timeoutMs);
+  ex.forward(ctx.pools, backend!, endpoint, options, state.timeoutMs);
+}
+
+/** Overwritten for every request that hashes, so that picks allocate nothing. */
+const HASH_REQUEST: { rawHeaders: readonly string[]; rawQuery: string; remoteAddress: string } & HashRequest = { rawHeaders: [], rawQuery: '', remoteAddress: '' };
+
+/**
+ * The endpoint the request's session names, if it is still usable (serving, even terminating:
+ * SESSION_MODE), looked up across the rule's backends; sets `ex.backend`. Records the session on
+ * the exchange, whose answer then carries a new or renewed token when needed.
+ */
+function sessionEndpoint(ex: Exchange, state: RouteState, rawHeaders: readonly string[]): Endpoint | undefined {
+  const persistence = state.session!;
+  const session = persistence.open(persistence.token(rawHeaders));
+  ex.persistence = persistence;
+  ex.session = session;
+  if (session === undefined) return undefined;
+  const choices = state.choices;
+  for (let i = 0; i < choices.length; i++) {
+    const backend: BackendState | undefined = choices[i].backend;
+    if (backend === undefined) continue;
+    const e = backend.sessions().findUsable(session.tag, SESSION_MODE);
+    if (e !== undefined) {
+      ex.backend = backend;
+      return e;
+    }
+  }
+  return undefined;
 }
 
 function reject(ex: Exchange, code: Parameters<typeof publishProxyError>[0], status: number, message: string): void {
