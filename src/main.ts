@@ -1,6 +1,7 @@
 // The composition root: the only place that wires rooms together. Each process role
 // (single process, supervisor, controller, worker) and the offline translate command are
 // assembled here from the rooms' public interfaces.
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { stringify as toYaml } from 'yaml';
 import { startAdminServer, startHealthServer } from './admin/index.ts';
@@ -39,6 +40,8 @@ export interface ServeOptions {
   readonly workers?: number;
   readonly listenAddress: string;
   readonly controllerName: string;
+  /** The zone the proxy runs in (`--zone`, default `$WAYGATE_ZONE`): backends with zone preference favour it. */
+  readonly zone?: string;
   /** Re-run this script to start child processes (supervisor mode). */
   readonly entry: string;
   readonly args: readonly string[];
@@ -58,9 +61,12 @@ export async function serve(options: ServeOptions): Promise<void> {
   const workers = options.workers ?? availableParallelism();
   const role = process.env.WAYGATE_ROLE;
   if (workers === 0) return serveSingleProcess(options);
-  if (role === 'worker') return serveWorker();
+  if (role === 'worker') return serveWorker(options);
   if (role === 'controller') return serveController(options);
   const logger = createLogger({ role: 'supervisor' });
+  // One secret for the fleet's sticky cookies and session tokens, inherited by every child (set
+  // WAYGATE_STICKY_SECRET to share it with other replicas).
+  process.env[STICKY_SECRET_ENV] ||= randomBytes(32).toString('base64url');
   const supervisor = runSupervisor({ entry: options.entry, args: options.args, workers, logger });
   logger.info({ workers }, 'waygate started');
   onShutdown(logger, () => supervisor.stop());
@@ -189,7 +195,7 @@ function startClusterSide(k: KubernetesServeOptions, controllerName: string, sto
 
 async function serveSingleProcess(options: ServeOptions): Promise<void> {
   const logger = createLogger({ role: 'single' });
-  const dataplane = new DataPlane({});
+  const dataplane = new DataPlane(balancingOptions(options));
   // Active health checks in-process; their results go straight to the data plane.
   const checker = new ActiveHealthChecker({
     onUpdate: (update) => {
@@ -259,10 +265,19 @@ async function serveController(options: ServeOptions): Promise<void> {
   onShutdown(logger, stop);
 }
 
-async function serveWorker(): Promise<void> {
+/** Signs sticky cookies and session tokens; the same in every worker (and, when set, every replica). */
+const STICKY_SECRET_ENV = 'WAYGATE_STICKY_SECRET';
+
+/** The data plane's zone and the fleet's sticky secret (a random one of its own when the environment has none). */
+function balancingOptions(options: ServeOptions): { zone?: string; stickySecret?: string } {
+  const secret = process.env[STICKY_SECRET_ENV];
+  return { ...(options.zone ? { zone: options.zone } : {}), ...(secret ? { stickySecret: secret } : {}) };
+}
+
+async function serveWorker(options: ServeOptions): Promise<void> {
   const id = process.env.WAYGATE_WORKER_ID ?? String(process.pid);
   const logger = createLogger({ role: id });
-  const dataplane = new DataPlane({ reusePort: true });
+  const dataplane = new DataPlane({ reusePort: true, ...balancingOptions(options) });
   process.on('message', (m) => {
     if (isEnvelope(m) && m.type === 'health') return dataplane.applyHealth(m);
     if (!isEnvelope(m) || m.type !== 'config') return;

@@ -59,6 +59,7 @@ export function buildProgram(entry: string, argv: readonly string[]): Command {
     .option('--workers <n>', 'proxy worker processes (default: one per core; 0: a single process)', workerCount)
     .option('--listen-address <ip>', 'address for the listeners of Gateways without spec.addresses', '0.0.0.0')
     .option('--controller-name <name>', 'GatewayClass spec.controllerName that Waygate serves', DEFAULT_CONTROLLER_NAME)
+    .option('--zone <zone>', 'the zone this proxy runs in (topology.kubernetes.io/zone); backends with zone preference favour endpoints there (default: $WAYGATE_ZONE)')
     .action(async (opts) => {
       if (opts.manifests.length === 0 && !opts.kubernetes) throw new InvalidArgumentError('nothing to serve: give --manifests <file-or-dir>, --kubernetes, or both');
       await serve({
@@ -68,6 +69,7 @@ export function buildProgram(entry: string, argv: readonly string[]): Command {
         workers: opts.workers,
         listenAddress: opts.listenAddress,
         controllerName: opts.controllerName,
+        zone: opts.zone ?? (process.env.WAYGATE_ZONE || undefined),
         kubernetes: opts.kubernetes ? {
           kubeconfig: opts.kubeconfig,
           namespace: opts.watchNamespace,
