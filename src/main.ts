@@ -13,7 +13,7 @@ import {
   FileProvider, GatewayServiceReconciler, KubernetesProvider, LeaderElector, StatusWriter, loadKubeConfig, loadManifests,
 } from './providers/index.ts';
 import { Store, snapshotOf } from './resources/index.ts';
-import { AckTracker, isEnvelope, runSupervisor, type FleetEnvelope } from './supervisor/index.ts';
+import { AckTracker, IRPacker, IRUnpacker, isEnvelope, runSupervisor, type FleetEnvelope } from './supervisor/index.ts';
 import { translate, type GatewayServiceType, type TranslateOptions } from './translator/index.ts';
 
 export type { GatewayServiceType };
@@ -249,9 +249,11 @@ async function serveController(options: ServeOptions): Promise<void> {
       else side.controller.updateFleet(m);
     }
   });
+  // Only the parts of the IR the supervisor does not hold yet cross the channel.
+  const packer = new IRPacker();
   const publisher: ConfigPublisher = {
     publish: (version, ir) => {
-      process.send?.({ type: 'config', version, ir });
+      process.send?.({ type: 'config', version, packed: packer.pack(ir) });
       checker.update(ir);
     },
   };
@@ -278,11 +280,19 @@ async function serveWorker(options: ServeOptions): Promise<void> {
   const id = process.env.WAYGATE_WORKER_ID ?? String(process.pid);
   const logger = createLogger({ role: id });
   const dataplane = new DataPlane({ reusePort: true, ...balancingOptions(options) });
+  const unpacker = new IRUnpacker();
   process.on('message', (m) => {
     if (isEnvelope(m) && m.type === 'health') return dataplane.applyHealth(m);
     if (!isEnvelope(m) || m.type !== 'config') return;
     const receivedAt = wallClock();
-    void dataplane.apply(m.version, m.ir).then((result) => {
+    // Unpacked as it arrives, in order: the parts held are those of the last envelope.
+    let ir: IR;
+    try {
+      ir = m.packed ? unpacker.unpack(m.packed) : m.ir!;
+    } catch (err) {
+      return logger.error({ err, version: m.version }, 'configuration not applied');
+    }
+    void dataplane.apply(m.version, ir).then((result) => {
       logger.debug({ receivedAt, ...dataplane.lastApply }, 'configuration live');
       for (const b of result.binds) if (b.error) logger.error({ bind: b.name, error: b.error }, 'PRX_ERR_BIND listener could not bind');
       process.send?.({ type: 'ack', version: m.version, worker: id, binds: result.binds });

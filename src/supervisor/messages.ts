@@ -1,10 +1,13 @@
 // The IPC envelopes exchanged between the supervisor, the controller and the workers.
 import type { IR } from '../ir/index.ts';
+import type { PackedIR } from './ir-parts.ts';
 
+/** A configuration: the whole IR, or the IR in parts (only those the receiver does not hold yet, see ir-parts.ts). */
 export interface ConfigEnvelope {
   readonly type: 'config';
   readonly version: string;
-  readonly ir: IR;
+  readonly ir?: IR;
+  readonly packed?: PackedIR;
 }
 
 export interface AckEnvelope {

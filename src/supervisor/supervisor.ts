@@ -2,10 +2,12 @@
 // health envelopes to workers and acks back as fleet state, respawns processes that die, and drains
 // workers on shutdown. It holds no configuration logic of its own.
 import { fork, type ChildProcess } from 'node:child_process';
+import type { IR } from '../ir/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { AckTracker } from './ack-tracker.ts';
 import { HealthRelay } from './health-relay.ts';
-import { isEnvelope, type ConfigEnvelope } from './messages.ts';
+import { IRPacker, IRUnpacker } from './ir-parts.ts';
+import { isEnvelope } from './messages.ts';
 
 export interface SupervisorOptions {
   /** The script each child runs (the CLI entry point), with its arguments. */
@@ -24,7 +26,14 @@ export function runSupervisor(options: SupervisorOptions): { stop(): Promise<voi
   const workers = new Map<string, ChildProcess>();
   const backoff = new Map<string, number>();
   let controller: ChildProcess | undefined;
-  let lastConfig: ConfigEnvelope | undefined;
+  let lastConfig: { readonly version: string; readonly ir: IR } | undefined;
+  // Configurations arrive in parts and leave in parts: each worker gets the parts it does not hold.
+  const unpacker = new IRUnpacker();
+  const packers = new Map<string, IRPacker>();
+  const sendConfig = (id: string, child: ChildProcess) => {
+    if (!lastConfig || !child.connected) return;
+    child.send({ type: 'config', version: lastConfig.version, packed: packers.get(id)!.pack(lastConfig.ir) });
+  };
   const health = new HealthRelay();
   let stopping = false;
   const log = options.logger;
@@ -62,6 +71,7 @@ export function runSupervisor(options: SupervisorOptions): { stop(): Promise<voi
   const startWorker = (id: string) => {
     const child = spawn('worker', id);
     workers.set(id, child);
+    packers.set(id, new IRPacker(unpacker.hashOf));
     tracker.addWorker(id);
     child.on('message', (m) => {
       if (!isEnvelope(m) || m.type !== 'ack') return;
@@ -71,7 +81,7 @@ export function runSupervisor(options: SupervisorOptions): { stop(): Promise<voi
     // The health view first, so that the first configuration already avoids unhealthy endpoints.
     const view = health.full();
     if (view) child.send(view);
-    if (lastConfig) child.send(lastConfig);
+    sendConfig(id, child);
     sendFleet();
   };
 
@@ -88,9 +98,14 @@ export function runSupervisor(options: SupervisorOptions): { stop(): Promise<voi
         return;
       }
       if (m.type !== 'config') return;
-      lastConfig = m;
+      try {
+        lastConfig = { version: m.version, ir: m.packed ? unpacker.unpack(m.packed) : m.ir! };
+      } catch (err) {
+        log.error({ err, version: m.version }, 'configuration not relayed');
+        return;
+      }
       tracker.published(m.version);
-      for (const w of workers.values()) if (w.connected) w.send(m);
+      for (const [id, w] of workers) sendConfig(id, w);
       sendFleet();
     });
     sendFleet();
