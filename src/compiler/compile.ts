@@ -27,13 +27,33 @@ function compileListener(listener: IRHttpListener, routes: CompiledRoute[], erro
   return { name: listener.name, hostname: listener.hostname, virtualHosts: buildHostTable(vhosts) };
 }
 
+// IR objects are never mutated, so a virtual host is compiled once per object: after a small
+// change (whose unchanged parts the worker receives as the same objects) only new virtual hosts
+// are compiled. Route ids are positions in CompiledConfig.routes, so a virtual host that moved
+// gets copies of its routes with the new ids (its regular expressions are not built again).
+const compiledVirtualHosts = new WeakMap<IRVirtualHost, { readonly compiled: CompiledVirtualHost; readonly errors: readonly string[] }>();
+
 function compileVirtualHost(vhost: IRVirtualHost, routes: CompiledRoute[], errors: string[]): CompiledVirtualHost {
+  const first = routes.length;
+  const known = compiledVirtualHosts.get(vhost);
+  if (known !== undefined) {
+    errors.push(...known.errors);
+    const moved = known.compiled.routes.length > 0 && known.compiled.routes[0].id !== first;
+    const compiled = moved ? { hostname: vhost.hostname, routes: known.compiled.routes.map((r, i) => ({ ...r, id: first + i })) } : known.compiled;
+    for (const route of compiled.routes) routes.push(route);
+    if (moved) compiledVirtualHosts.set(vhost, { compiled, errors: known.errors });
+    return compiled;
+  }
+  const problems: string[] = [];
   const compiled = vhost.routes.map((r) => {
-    const route = compileRoute(r, routes.length, errors);
+    const route = compileRoute(r, routes.length, problems);
     routes.push(route);
     return route;
   });
-  return { hostname: vhost.hostname, routes: compiled };
+  errors.push(...problems);
+  const result = { hostname: vhost.hostname, routes: compiled };
+  compiledVirtualHosts.set(vhost, { compiled: result, errors: problems });
+  return result;
 }
 
 function compileRoute(route: IRRoute, id: number, errors: string[]): CompiledRoute {
