@@ -4,7 +4,8 @@ import type { Pool } from 'undici';
 import { randomBytes } from 'node:crypto';
 import {
   endpointReady, endpointServing, endpointTerminating,
-  type IRBackend, type IRBackendPolicy, type IREndpoint, type IRLoadBalancer, type IRStickySession, type IRZonePreference,
+  type IRBackend, type IRBackendPolicy, type IREndpoint, type IRLoadBalancer, type IRRetryPolicy, type IRStickySession,
+  type IRZonePreference,
 } from '../ir/index.ts';
 import { healthCheckId, healthKeyOf } from './health/health-check.ts';
 import { HealthView } from './health/health-view.ts';
@@ -62,6 +63,8 @@ export class BackendState {
   readonly sticky: StickyBalancer | undefined;
   /** What hashing policies hash; undefined: nothing (they pick at random). */
   hashKey: HashKey | undefined = undefined;
+  /** Retries of idempotent requests by policy (5xx answers, per-try timeouts); undefined: none. */
+  retries: IRRetryPolicy | undefined = undefined;
   #hashSpec = '';
   readonly #secret: StickySecret;
   #sessions: StickyIndex | undefined = undefined;
@@ -106,6 +109,7 @@ export class BackendState {
     }
     this.pools = pools;
     this.#setHashKey(backend.policy);
+    this.retries = backend.policy?.retries;
     const check = backend.policy?.healthCheck;
     const checkId = check === undefined ? undefined : healthCheckId(check);
     const returned = this.outlier.configure(backend.policy?.outlierDetection);

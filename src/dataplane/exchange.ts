@@ -47,6 +47,11 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   /** Set by onRequestStart: undici is writing this attempt's request head to a connection. */
   controller: DispatchController | null = null;
   attempts = 0;
+  /** Retries the backend's retry policy asked for (5xx answers, per-try timeouts). */
+  policyRetries = 0;
+  /** The current attempt's 5xx answer is read and dropped; the request then goes to `pending`. */
+  discarding = false;
+  pending: Endpoint | undefined = undefined;
   /** Endpoints an attempt failed on; a retry never picks them. */
   failed: Endpoint | undefined = undefined;
   failedMore: Endpoint[] | undefined = undefined;
@@ -78,6 +83,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     this.pools = pools;
     this.backend = backend;
     this.options = options;
+    const perTry = backend.retries?.perTryTimeoutMs;
+    if (perTry !== undefined) options.headersTimeout = perTry;
     (this.res as Tagged)[kExchange] = this;
     this.res.on('close', onClientClose);
     if (timeoutMs > 0) this.timer = setTimeout(onRouteTimeout, timeoutMs, this);
@@ -127,6 +134,14 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     this.attemptOk = statusCode < 500;
     this.attemptStatus = statusCode;
     if (this.done) return;
+    if (statusCode >= 500 && this.backend!.retries !== undefined) {
+      const next = this.policyRetry(statusCode);
+      if (next !== undefined) {
+        this.discarding = true;
+        this.pending = next;
+        return;
+      }
+    }
     this.started = true;
     const out = downstreamResponseHeaders(headers, this.bind.draining);
     if (this.persistence !== undefined || this.backend!.sticky !== undefined) this.addSessionHeaders(out);
@@ -149,7 +164,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   }
 
   onResponseData(controller: DispatchController, chunk: Buffer): void {
-    if (this.done) return;
+    if (this.done || this.discarding) return;
     if (!this.res.write(chunk)) {
       // The client reads slower than the upstream sends: stop reading the upstream until drain.
       controller.pause();
@@ -163,6 +178,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   onResponseEnd(): void {
     this.endAttempt(this.attemptOk);
     if (this.done) return;
+    if (this.discarding) return this.redispatch(`HTTP_${this.attemptStatus}`);
     this.settle();
     this.res.end();
   }
@@ -174,8 +190,21 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
       return;
     }
     const code = (err as NodeJS.ErrnoException).code;
+    if (this.discarding) {
+      // The dropped 5xx answer did not end well either: the retry goes ahead.
+      this.endAttempt(false);
+      return this.redispatch(`HTTP_${this.attemptStatus}`);
+    }
     const clientSide = code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_ABORTED';
     if (!clientSide && this.retry(code)) return;
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' && this.backend!.retries !== undefined) {
+      // The per-try timeout (or the upstream headers timeout) counts as a 504 for the policy.
+      this.pending = this.policyRetry(504);
+      if (this.pending !== undefined) {
+        this.endAttempt(false);
+        return this.redispatch(code);
+      }
+    }
     this.endAttempt(clientSide);
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') this.fail(PRX_ERR_UPSTREAM_TIMEOUT, 504, err.message);
     else if (this.controller === null && isConnectionError(code)) this.fail(PRX_ERR_UPSTREAM_CONNECT, 502, err.message);
@@ -211,6 +240,32 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     publishProxyRetry(this.bind.name, this.routeName, failed.key, code!, written, this.attempts + 1);
     this.dispatch(next);
     return true;
+  }
+
+  /**
+   * The next endpoint when the backend's retry policy (BackendTrafficPolicy `retries`) asks to
+   * retry an answer of `status` (a 5xx, or 504 for a per-try timeout): `5xx` retries any,
+   * `gateway-error` 502 to 504; idempotent requests only, their body untouched, each retry on an
+   * endpoint that did not fail the request, at most `attempts` of them.
+   */
+  policyRetry(status: number): Endpoint | undefined {
+    const p = this.backend!.retries;
+    if (p === undefined || this.policyRetries >= p.attempts || this.started) return undefined;
+    const wanted = p.retryOn.includes('5xx') || (status >= 502 && status <= 504 && p.retryOn.includes('gateway-error'));
+    if (!wanted || !isIdempotent(this.options!.method) || !this.bodyUntouched()) return undefined;
+    this.markFailed(this.endpoint!);
+    const next = this.nextEndpoint();
+    if (next !== undefined) this.policyRetries++;
+    return next;
+  }
+
+  /** Sends the request to `pending` after a policy retry was decided. */
+  redispatch(code: string): void {
+    const next = this.pending!;
+    this.discarding = false;
+    this.pending = undefined;
+    publishProxyRetry(this.bind.name, this.routeName, this.endpoint!.key, code, true, this.attempts + 1);
+    this.dispatch(next);
   }
 
   /** No byte of the request body was read from the client yet, so it can be sent again. */
