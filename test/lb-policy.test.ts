@@ -402,3 +402,48 @@ test('zones: hints decide which endpoints are local; below minEndpoints local on
   ];
   for (const [name, inputs, min, expected] of cases) assert.deepEqual(picks(inputs, min), expected, name);
 });
+
+test('a retry policy sends an idempotent request whose answer was a gateway error, or too slow, to another endpoint; a POST is not retried', async () => {
+  const good = await startUpstream('good');
+  const bad = await startUpstream('bad', (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.statusCode = 503;
+      res.end('bad\n');
+    });
+  });
+  const slow = await startUpstream('slow', (req, res) => {
+    req.resume();
+    req.on('end', () => setTimeout(() => res.end('slow\n'), 2000));
+  });
+  try {
+    await withProxy({}, async (dp, port, client) => {
+      const config = (eps: Upstream[], retries: object) => [
+        ...gateway(port), ...service('app', eps.map((upstream) => ({ upstream }))), route([{ backendRefs: [{ name: 'app' }] }]),
+        // Outlier detection off: it would eject the failing endpoint, and nothing would be left to retry.
+        policy('retry', 'app', { retries, outlierDetection: { consecutiveGatewayFailures: 0 } }),
+      ];
+      await apply(dp, config([good, bad], { attempts: 2, retryOn: ['gateway-error'] }));
+      for (let i = 0; i < 8; i++) {
+        const a = await get(client);
+        assert.deepEqual([a.status, a.upstream], [200, 'good'], 'a GET that met the 503 went to the other endpoint');
+      }
+      const posts = new Set<number>();
+      for (let i = 0; i < 6; i++) {
+        const res = await client.request({ path: '/', method: 'POST', body: 'x' });
+        await res.body.dump();
+        posts.add(res.statusCode);
+      }
+      assert.deepEqual([...posts].sort(), [200, 503], 'a POST is never retried by policy');
+      await apply(dp, config([good, slow], { attempts: 1, retryOn: ['gateway-error'], perTryTimeout: '200ms' }));
+      for (let i = 0; i < 4; i++) {
+        const started = Date.now();
+        const a = await get(client);
+        assert.deepEqual([a.status, a.upstream], [200, 'good']);
+        assert.ok(Date.now() - started < 1500, 'the slow attempt was cut by the per-try timeout');
+      }
+    });
+  } finally {
+    await Promise.all([good.close(), bad.close(), slow.close()]);
+  }
+});
