@@ -58,8 +58,10 @@ export function handleRequest(ctx: ProxyContext, bind: BindRef, req: IncomingMes
     backend = choice.backend;
     if (backend === undefined) return reject(ex, PRX_ERR_INVALID_BACKEND, choice.status, 'invalid backend');
     HASH_REQUEST.rawHeaders = req.rawHeaders;
-    HASH_REQUEST.rawQuery = q < 0 ? '' : url.slice(q + 1);
-    HASH_REQUEST.remoteAddress = req.socket.remoteAddress ?? '';
+    if (backend.hashKey !== undefined) {
+      HASH_REQUEST.rawQuery = q < 0 ? '' : url.slice(q + 1);
+      HASH_REQUEST.remoteAddress = req.socket.remoteAddress ?? '';
+    }
     endpoint = backend.pick(PICK_CONTEXT, HASH_REQUEST);
     ex.sticky = PICK_CONTEXT.sticky;
     if (endpoint === undefined) return reject(ex, PRX_ERR_NO_ENDPOINTS, 503, `no endpoints for ${backend.name}`);
