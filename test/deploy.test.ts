@@ -441,6 +441,12 @@ function withoutHelmLabels(o: KubeObject): KubeObject {
 const byId = (objects: KubeObject[]) => Object.fromEntries(objects.map((o) => [`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, o]));
 
 describe('the Helm chart (rendered by Helm 3.8.1)', { skip: NO_HELM }, () => {
+  test('ships Waygate\'s CRDs in crds/, byte for byte those of deploy/crds/', () => {
+    const inChart = readdirSync(join(CHART, 'crds')).sort();
+    assert.deepEqual(inChart, readdirSync(OWN_CRDS).sort());
+    for (const f of inChart) assert.equal(readFileSync(join(CHART, 'crds', f), 'utf8'), readFileSync(join(OWN_CRDS, f), 'utf8'), f);
+  });
+
   test('passes helm lint --strict', () => {
     assert.match(runHelm((helm as { path: string }).path, ['lint', '--strict', CHART]), /1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
