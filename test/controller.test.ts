@@ -170,3 +170,22 @@ test('status sinks hear of each change of status once, and of nothing else', asy
   assert.equal(heard.length, 3);
   controller.stop();
 });
+
+test('a condition keeps its transition time when the entries around it move (route parents, policy ancestors)', async () => {
+  const { ConditionClock } = await import('../src/controller/condition-clock.ts');
+  let now = new Date('2026-01-01T00:00:00Z');
+  const clock = new ConditionClock(() => now);
+  const accepted = (status: string) => ({ type: 'Accepted', status, reason: status === 'True' ? 'Accepted' : 'Conflicted', message: '' });
+  const policy = (ancestors: { name: string; status: string }[]) => [{
+    apiVersion: 'waygate.dev/v1alpha1', kind: 'BackendTrafficPolicy', metadata: { namespace: 'default', name: 'p' },
+    status: { ancestors: ancestors.map((a) => ({ ancestorRef: { group: '', kind: 'Service', name: a.name }, controllerName: 'waygate.dev/gateway-controller', conditions: [accepted(a.status)] })) },
+  }];
+  const timeOf = (out: ReturnType<typeof clock.stamp>, name: string) =>
+    (out[0].status as { ancestors: { ancestorRef: { name: string }; conditions: { lastTransitionTime: string }[] }[] }).ancestors.find((a) => a.ancestorRef.name === name)!.conditions[0].lastTransitionTime;
+  const first = clock.stamp(policy([{ name: 'web', status: 'True' }]));
+  now = new Date('2026-01-01T00:05:00Z');
+  // A new ancestor sorts first: web's condition did not change, so neither does its time.
+  const second = clock.stamp(policy([{ name: 'api', status: 'False' }, { name: 'web', status: 'True' }]));
+  assert.equal(timeOf(second, 'web'), timeOf(first, 'web'));
+  assert.equal(timeOf(second, 'api'), '2026-01-01T00:05:00Z');
+});

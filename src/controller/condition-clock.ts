@@ -46,6 +46,8 @@ function elementKey(v: Json, i: number): string {
     if (typeof o.type === 'string' && typeof o.reason === 'string') return o.type;
     if (typeof o.name === 'string') return o.name;
     if (o.parentRef) return JSON.stringify(o.parentRef);
+    // Policy status (GEP-713): one entry per ancestor, whatever the order.
+    if (o.ancestorRef) return JSON.stringify(o.ancestorRef);
   }
   return String(i);
 }
