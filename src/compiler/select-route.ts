@@ -86,13 +86,14 @@ export function parseQuery(rawQuery: string): Map<string, string> {
   for (const pair of rawQuery.split('&')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
-    const name = decode(eq < 0 ? pair : pair.slice(0, eq));
-    if (!out.has(name)) out.set(name, eq < 0 ? '' : decode(pair.slice(eq + 1)));
+    const name = decodeFormComponent(eq < 0 ? pair : pair.slice(0, eq));
+    if (!out.has(name)) out.set(name, eq < 0 ? '' : decodeFormComponent(pair.slice(eq + 1)));
   }
   return out;
 }
 
-function decode(text: string): string {
+/** A query-string name or value as a form decodes it (`+` is a space); malformed escapes stay as written. */
+export function decodeFormComponent(text: string): string {
   const plain = text.includes('+') ? text.replaceAll('+', ' ') : text;
   if (!plain.includes('%')) return plain;
   try {

@@ -1,6 +1,7 @@
 // Hot path: the hash key of a request (header, cookie, query parameter or source IP) and the
 // 32-bit string hash every hashing policy uses. Linear in the header bytes scanned; the only
 // allocation is the value's substring.
+import { decodeFormComponent } from '../../compiler/index.ts';
 
 /** What an extractor reads from a request: node's rawHeaders, the query after `?`, the peer address. */
 export interface HashRequest {
@@ -82,7 +83,7 @@ export function cookieValue(rawHeaders: readonly string[], name: string): string
 /** The first value of query parameter `name` (compared as sent), form-decoded. */
 export function queryValue(rawQuery: string, name: string): string | undefined {
   const value = findPair(rawQuery, name, '&');
-  return value === undefined ? undefined : formDecode(value);
+  return value === undefined ? undefined : decodeFormComponent(value);
 }
 
 /** The value of `name=value` in a list separated by `sep` (spaces after it ignored). */
@@ -106,15 +107,6 @@ function unquote(value: string): string {
   return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }
 
-function formDecode(text: string): string {
-  const plain = text.includes('+') ? text.replaceAll('+', ' ') : text;
-  if (!plain.includes('%')) return plain;
-  try {
-    return decodeURIComponent(plain);
-  } catch {
-    return plain;
-  }
-}
 
 /** The peer address; an IPv4 client seen on a dual-stack socket hashes as the IPv4 address. */
 export function sourceIp(remoteAddress: string): string | undefined {

@@ -89,17 +89,9 @@ function ancestorsOf(status: unknown): Obj[] {
   return Array.isArray(ancestors) ? ancestors.filter(isObject) : [];
 }
 
-/** An ancestorRef with its defaults filled in (ParentReference: group and kind of a Gateway, the policy's namespace). */
+/** An ancestorRef with its defaults filled in (a ParentReference, like a route's parentRef). */
 function ancestorKey(entry: Obj, namespace: string | undefined): string {
-  const ref = isObject(entry.ancestorRef) ? entry.ancestorRef : {};
-  return stableStringify({
-    group: ref.group ?? GATEWAY_GROUP,
-    kind: ref.kind ?? 'Gateway',
-    namespace: ref.namespace ?? namespace,
-    name: ref.name,
-    sectionName: ref.sectionName,
-    port: ref.port,
-  });
+  return referenceKey(entry.ancestorRef, namespace);
 }
 
 /** Equal as the API server would store them (key order and undefined fields do not count). */
@@ -153,7 +145,12 @@ function parentsOf(status: unknown): Obj[] {
 
 /** A parentRef with its defaults filled in (group, kind, and the route's namespace). */
 function parentKey(parent: Obj, namespace: string | undefined): string {
-  const ref = isObject(parent.parentRef) ? parent.parentRef : {};
+  return referenceKey(parent.parentRef, namespace);
+}
+
+/** A ParentReference with the spec's defaults: group and kind of a Gateway, the referrer's namespace. */
+function referenceKey(reference: unknown, namespace: string | undefined): string {
+  const ref = isObject(reference) ? reference : {};
   return stableStringify({
     group: ref.group ?? GATEWAY_GROUP,
     kind: ref.kind ?? 'Gateway',
