@@ -21,6 +21,8 @@ export interface BalancingPolicy {
   readonly type: IRLoadBalancer;
   readonly sticky: IRStickySession | undefined;
   readonly zone: IRZonePreference | undefined;
+  /** `policy.slowStart.windowMs`; 0: off. */
+  readonly slowStartMs: number;
   readonly key: string;
 }
 
@@ -33,7 +35,8 @@ export function balancingPolicyOf(policy: IRBackendPolicy | undefined): Balancin
   const type = policy?.loadBalancer ?? 'RoundRobin';
   const sticky = policy?.stickySession;
   const zone = policy?.zone;
-  return { type, sticky, zone, key: JSON.stringify([type, sticky ?? null, zone ?? null]) };
+  const slowStartMs = policy?.slowStart?.windowMs ?? 0;
+  return { type, sticky, zone, slowStartMs, key: JSON.stringify([type, sticky ?? null, zone ?? null, slowStartMs]) };
 }
 
 /** What every backend of a worker shares: the fleet's secret (sticky cookies, session tokens) and the proxy's zone. */
@@ -85,8 +88,8 @@ export class BackendState {
     this.name = name;
     const zone = policy.zone !== undefined && context.localZone !== undefined
       ? { zonePreference: { zone: context.localZone, minEndpoints: policy.zone.minEndpoints } }
-      : undefined;
-    const inner = createBalancer(policy.type, zone);
+      : {};
+    const inner = createBalancer(policy.type, { ...zone, ...(policy.slowStartMs > 0 ? { slowStartWindowMs: policy.slowStartMs } : {}) });
     const s = policy.sticky;
     this.sticky = s === undefined ? undefined : new StickyBalancer(inner, {
       mode: s.mode, secret: context.stickySecret,

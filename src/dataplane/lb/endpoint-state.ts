@@ -6,6 +6,9 @@ import type {
 
 const MAX_WEIGHT = 1_000_000;
 
+/** The least share of its weight an endpoint in slow start gets, so that it is probed at all. */
+export const MIN_SLOW_START_FACTOR = 0.01;
+
 /** The mutable state behind an Endpoint. A few fields belong to one policy each, so that every
  * endpoint has the same shape and picks stay monomorphic. */
 export class EndpointState implements Endpoint {
@@ -24,6 +27,8 @@ export class EndpointState implements Endpoint {
   /** Peak EWMA: the latency estimate in ms, -1 until the first response; when it was last decayed. */
   ewmaMs = -1;
   stampMs = 0;
+  /** Slow start: when the endpoint last joined the active set (the balancer's clock). */
+  activeSince = -Infinity;
 
   constructor(key: string) {
     this.key = key;
@@ -79,12 +84,17 @@ export abstract class BaseBalancer implements Balancer {
   protected readonly random: Random;
   protected readonly now: Clock;
   readonly #zone: ZonePreference | undefined;
+  readonly #slowStartMs: number;
+  /** Until when (the clock) some active endpoint is in slow start; 0: none is. */
+  #warmUntil = 0;
   #byKey = new Map<string, EndpointState>();
 
   constructor(options: CommonOptions = {}) {
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => performance.now());
     this.#zone = options.zonePreference;
+    const window = options.slowStartWindowMs ?? 0;
+    this.#slowStartMs = Number.isFinite(window) && window > 0 ? window : 0;
   }
 
   get endpoints(): readonly Endpoint[] {
@@ -109,9 +119,71 @@ export abstract class BaseBalancer implements Balancer {
     this.all = [...byKey.values()];
     for (const e of previous) e.active = false;
     this.active = selectActive(this.all, this.#zone === undefined ? 0 : Math.max(1, this.#zone.minEndpoints ?? 1));
+    if (this.#slowStartMs > 0) this.#startSlow(previous);
     for (const e of this.active) e.active = true;
     this.version++;
     if (!sameActive(previous, weights, this.active)) this.rebuild(previous);
+  }
+
+  /** Endpoints that joined the active set start their window now; the first update starts none. */
+  #startSlow(previous: readonly EndpointState[]): void {
+    if (this.version === 0) return;
+    const now = this.now();
+    const was = new Set(previous);
+    for (const e of this.active) {
+      if (was.has(e)) continue;
+      e.activeSince = now;
+      e.current = 0;
+      this.#warmUntil = Math.max(this.#warmUntil, now + this.#slowStartMs);
+    }
+  }
+
+  /**
+   * Whether some active endpoint is still in slow start (one clock read; none without a window).
+   * Policies that honour slow start pick with `pickWarming` while it is true.
+   */
+  protected warming(): boolean {
+    if (this.#warmUntil === 0) return false;
+    if (this.now() < this.#warmUntil) return true;
+    this.#warmUntil = 0;
+    for (const e of this.active) e.current = 0;
+    return false;
+  }
+
+  /**
+   * The weight of `e` scaled by slow start at `now`: linear in its age over the window (Envoy's
+   * aggression 1.0), at least MIN_SLOW_START_FACTOR of it.
+   */
+  protected slowStartWeight(e: EndpointState, now: number): number {
+    const age = now - e.activeSince;
+    if (age >= this.#slowStartMs) return e.weight;
+    return e.weight * Math.max(MIN_SLOW_START_FACTOR, age / this.#slowStartMs);
+  }
+
+  /**
+   * Smooth weighted round robin over the slow-start weights, each divided by `loadOf(e)` (1 for
+   * round robin, inflight + 1 for least request); O(n) and allocation-free, only while warming.
+   * `weighted` false treats every base weight as 1 (RoundRobin).
+   */
+  protected pickWarming(weighted: boolean, byLoad: boolean): EndpointState | undefined {
+    const active = this.active;
+    const n = active.length;
+    if (n <= 1) return active[0];
+    const now = this.now();
+    let total = 0;
+    let best: EndpointState = active[0];
+    let bestScore = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const e = active[i];
+      let w = this.slowStartWeight(e, now);
+      if (!weighted) w /= e.weight;
+      if (byLoad) w /= e.inflight + 1;
+      e.current += w;
+      total += w;
+      if (e.current > bestScore) { best = e; bestScore = e.current; }
+    }
+    best.current -= total;
+    return best;
   }
 
   /** The active set or a weight in it changed; `previous` is the active set before. */

@@ -38,6 +38,7 @@ export class LeastRequestBalancer extends BaseBalancer {
     const active = this.active;
     const n = active.length;
     if (n <= 1) return active[0];
+    if (this.warming()) return this.pickWarming(true, true);
     if (this.#edf !== undefined) return this.#edf.pick();
     if (this.#choiceCount >= n) return this.#scan(active);
     if (this.#choiceCount === 2) return this.#pickTwo(active);

@@ -3,7 +3,7 @@ import { BaseBalancer } from './endpoint-state.ts';
 import type { EndpointState } from './endpoint-state.ts';
 import type { Endpoint, PickContext } from './types.ts';
 
-/** Each usable endpoint in turn, in the order of the endpoint list; weights are ignored. */
+/** Each usable endpoint in turn, in the order of the endpoint list; weights are ignored (but slow start is not). */
 export class RoundRobinBalancer extends BaseBalancer {
   readonly policy = 'RoundRobin';
   #next = 0;
@@ -19,6 +19,7 @@ export class RoundRobinBalancer extends BaseBalancer {
     const active = this.active;
     const n = active.length;
     if (n <= 1) return active[0];
+    if (this.warming()) return this.pickWarming(false, false);
     const i = this.#next < n ? this.#next : 0;
     this.#next = i + 1 === n ? 0 : i + 1;
     return active[i];

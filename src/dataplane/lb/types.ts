@@ -102,4 +102,11 @@ export interface CommonOptions {
   readonly now?: Clock;
   /** Absent: every zone alike. */
   readonly zonePreference?: ZonePreference;
+  /**
+   * Slow start (Envoy's, aggression 1.0): for this many ms after an endpoint joins the usable
+   * set (added, or back from ejection or unreadiness), its weight is scaled by its age over the
+   * window, at least MIN_SLOW_START_FACTOR. Honoured by RoundRobin, WeightedRoundRobin and
+   * LeastRequest; 0 or absent: off. Endpoints of the first update do not slow start.
+   */
+  readonly slowStartWindowMs?: number;
 }

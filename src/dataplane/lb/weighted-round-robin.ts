@@ -30,6 +30,7 @@ export class WeightedRoundRobinBalancer extends BaseBalancer {
     const active = this.active;
     const n = active.length;
     if (n <= 1) return active[0];
+    if (this.warming()) return this.pickWarming(true, false);
     if (this.#uniform) {
       const i = this.#next;
       this.#next = i + 1 === n ? 0 : i + 1;
