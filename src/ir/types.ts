@@ -123,8 +123,20 @@ export interface IRBackend {
    * address and port. Empty: requests get 503.
    */
   readonly endpoints: readonly IREndpoint[];
+  /**
+   * A Service of type ExternalName: the data plane resolves `hostname` (A and AAAA, honouring
+   * their TTL) and balances over every address at `port`; `endpoints` is then empty.
+   */
+  readonly dns?: IRDnsBackend;
   /** How the data plane balances and checks this backend; absent: the defaults. */
   readonly policy?: IRBackendPolicy;
+}
+
+export interface IRDnsBackend {
+  /** A lower-case RFC 1123 name without a trailing dot (or an IP address). */
+  readonly hostname: string;
+  /** The backendRef's port (the Service port). */
+  readonly port: number;
 }
 
 /** Per-backend behaviour that policy resources (BackendTrafficPolicy) attach to a Service port. */

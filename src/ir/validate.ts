@@ -84,6 +84,12 @@ function validatePolicy(backend: IRBackend, errors: string[]): void {
 
 function validateBackend(backend: IRBackend, errors: string[]): void {
   validatePolicy(backend, errors);
+  const dns = backend.dns;
+  if (dns !== undefined) {
+    if (typeof dns.hostname !== 'string' || dns.hostname === '') errors.push(`backend ${backend.name}: dns: no hostname`);
+    if (!Number.isInteger(dns.port) || dns.port < 1 || dns.port > 65535) errors.push(`backend ${backend.name}: dns: port out of range`);
+    if (backend.endpoints.length > 0) errors.push(`backend ${backend.name}: dns and endpoints exclude each other`);
+  }
   const seen = new Set<string>();
   for (const e of backend.endpoints) {
     let problem: string | undefined;

@@ -1,7 +1,7 @@
 // HTTPBackendRef resolution (kind, ReferenceGrant, Service and port) and the rule action it
 // yields: weighted choices, 500 for the share of invalid refs, DirectResponse when nothing
 // can be forwarded.
-import { GATEWAY_API_GROUP, type HTTPBackendRef, type HTTPRoute } from '../api/index.ts';
+import { GATEWAY_API_GROUP, type HTTPBackendRef, type HTTPRoute, type Service } from '../api/index.ts';
 import { serviceBackendName, type IRAction, type IRWeightedBackend } from '../ir/index.ts';
 import { RouteReason, type Problem } from './conditions.ts';
 import { keyOf, namespaceOf, type TranslationContext } from './context.ts';
@@ -53,14 +53,30 @@ function backendRefProblem(ctx: TranslationContext, route: HTTPRoute, ref: HTTPB
 function servicePortProblem(ctx: TranslationContext, namespace: string, ref: HTTPBackendRef, field: string): Problem | undefined {
   const service = ctx.services.get(keyOf(namespace, ref.name));
   if (!service) return { reason: RouteReason.BackendNotFound, message: `${field}: Service ${namespace}/${ref.name} not found` };
-  if (service.spec?.type === 'ExternalName') {
-    return { reason: RouteReason.InvalidKind, message: `${field}: Service ${namespace}/${ref.name} is of type ExternalName, which is not supported` };
-  }
   if (!Number.isInteger(ref.port)) return { reason: RouteReason.BackendNotFound, message: `${field}.port is required for a Service` };
+  if (service.spec?.type === 'ExternalName') {
+    // Its ports are informational: the backendRef's port is the one connected to.
+    if (externalNameOf(service) !== undefined) return undefined;
+    return { reason: RouteReason.BackendNotFound, message: `${field}: Service ${namespace}/${ref.name} is of type ExternalName and its externalName ${JSON.stringify(service.spec.externalName ?? '')} is not a DNS name` };
+  }
   if (!list(service.spec?.ports).some((p) => p?.port === ref.port)) {
     return { reason: RouteReason.BackendNotFound, message: `${field}: Service ${namespace}/${ref.name} has no port ${ref.port}` };
   }
   return undefined;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * The DNS name of an ExternalName Service, lower case and without a trailing dot, when it is
+ * an RFC 1123 subdomain (at most 253 characters), as Kubernetes validates it; else undefined.
+ */
+export function externalNameOf(service: Service): string | undefined {
+  const raw = service.spec?.externalName;
+  if (typeof raw !== 'string') return undefined;
+  const name = raw.toLowerCase().replace(/\.$/, '');
+  if (name === '' || name.length > 253 || !name.split('.').every((l) => DNS_LABEL.test(l))) return undefined;
+  return name;
 }
 
 /**

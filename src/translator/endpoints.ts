@@ -5,12 +5,17 @@
 import type { Endpoint, EndpointSlice, ServicePort } from '../api/index.ts';
 import { endpointConditions, serviceBackendName, type IRBackend, type IREndpoint } from '../ir/index.ts';
 import { keyOf, type TranslationContext } from './context.ts';
-import type { ServicePortRef } from './backends.ts';
+import { externalNameOf, type ServicePortRef } from './backends.ts';
 import { compareText } from './precedence.ts';
 import { list } from './fields.ts';
 
 export function buildBackend(ctx: TranslationContext, ref: ServicePortRef): IRBackend {
   const name = serviceBackendName(ref.namespace, ref.name, ref.port);
+  const service = ctx.services.get(keyOf(ref.namespace, ref.name));
+  if (service?.spec?.type === 'ExternalName') {
+    const hostname = externalNameOf(service);
+    return hostname === undefined ? { name, endpoints: [] } : { name, endpoints: [], dns: { hostname, port: ref.port } };
+  }
   const servicePort = ctx.services.get(keyOf(ref.namespace, ref.name))?.spec?.ports?.find((p) => p?.port === ref.port);
   if (!servicePort) return { name, endpoints: [] };
   const slices = list(ctx.endpointSlices.get(keyOf(ref.namespace, ref.name))).filter((s) => s.addressType !== 'FQDN');
