@@ -7,6 +7,8 @@ import {
   type IRBackend, type IRBackendPolicy, type IREndpoint, type IRLoadBalancer, type IRRetryPolicy, type IRStickySession,
   type IRZonePreference,
 } from '../ir/index.ts';
+import type { DnsSubscriber, DnsWatches } from './dns/dns-watches.ts';
+import type { DnsWatch } from './dns/resolver.ts';
 import { healthCheckId, healthKeyOf } from './health/health-check.ts';
 import { HealthView } from './health/health-view.ts';
 import { OutlierDetector, type AttemptOutcome } from './health/outlier-detector.ts';
@@ -45,6 +47,8 @@ export interface BalancingContext {
   readonly stickySecret: StickySecret;
   /** `--zone`; undefined: zone preference is off everywhere. */
   readonly localZone: string | undefined;
+  /** The worker's DNS watches, for DNS backends; undefined: those have no endpoints. */
+  readonly dns?: DnsWatches;
 }
 
 /** For tests and tools that build backends alone: a secret of their own, no zone. */
@@ -52,7 +56,7 @@ export function defaultBalancingContext(): BalancingContext {
   return { stickySecret: randomBytes(32), localZone: undefined };
 }
 
-export class BackendState {
+export class BackendState implements DnsSubscriber {
   readonly name: string;
   /**
    * Shared by every route and config version that uses the backend: rotation, in-flight counts
@@ -80,6 +84,11 @@ export class BackendState {
   /** Active health, shared by the worker; `#checkId` names this backend's check in it. */
   readonly #health: HealthView;
   #checkId: string | undefined = undefined;
+  readonly #watches: DnsWatches | undefined;
+  /** A DNS backend's name and port; its endpoints are the watch's addresses at that port. */
+  #dns: { readonly hostname: string; readonly port: number; readonly watch: DnsWatch } | undefined = undefined;
+  #upstream: UpstreamPools | undefined = undefined;
+  #closed = false;
 
   constructor(
     name: string, policy: BalancingPolicy = balancingPolicyOf(undefined), health: HealthView = new HealthView(),
@@ -99,29 +108,59 @@ export class BackendState {
     this.policyKey = policy.key;
     this.#secret = context.stickySecret;
     this.#health = health;
+    this.#watches = context.dns;
     this.outlier = new OutlierDetector(name, () => this.#publish());
   }
 
   /** Takes the endpoints of `backend`, acquiring their pools; adds their keys to `keys`. */
   update(backend: IRBackend, upstream: UpstreamPools, keys: Set<string>): void {
-    const pools = new Map<string, Pool>();
-    for (const e of backend.endpoints) {
-      const key = endpointKey(e.address, e.port);
-      keys.add(key);
-      pools.set(key, upstream.acquire(e.address, e.port));
-    }
-    this.pools = pools;
+    this.#upstream = upstream;
+    this.#watch(backend.dns);
     this.#setHashKey(backend.policy);
     this.retries = backend.policy?.retries;
     const check = backend.policy?.healthCheck;
     const checkId = check === undefined ? undefined : healthCheckId(check);
     const returned = this.outlier.configure(backend.policy?.outlierDetection);
-    if (sameEndpoints(this.#endpoints, backend.endpoints) && checkId === this.#checkId && !returned) return;
-    this.#endpoints = backend.endpoints;
-    this.#keys = backend.endpoints.map((e) => endpointKey(e.address, e.port));
+    const changed = checkId !== this.#checkId || returned;
     this.#checkId = checkId;
+    const dns = this.#dns;
+    this.#setEndpoints(dns === undefined ? backend.endpoints : dnsEndpoints(dns.watch.addresses, dns.port), changed);
+    for (const key of this.pools.keys()) keys.add(key);
+  }
+
+  /** A DNS backend's watch (shared by the worker); undefined for other backends. */
+  get dns(): DnsWatch | undefined {
+    return this.#dns?.watch;
+  }
+
+  /** The DNS backend's name has a new answer: its addresses become the endpoints (off the request path). */
+  dnsChanged(addresses: readonly string[]): void {
+    const dns = this.#dns;
+    if (this.#closed || dns === undefined) return;
+    this.#setEndpoints(dnsEndpoints(addresses, dns.port), false);
+  }
+
+  /** Acquires the pools of `endpoints` (the ones no longer used are released by the data plane) and updates the balancer. */
+  #setEndpoints(endpoints: readonly IREndpoint[], force: boolean): void {
+    const upstream = this.#upstream!;
+    const pools = new Map<string, Pool>();
+    for (const e of endpoints) pools.set(endpointKey(e.address, e.port), upstream.acquire(e.address, e.port));
+    this.pools = pools;
+    if (!force && sameEndpoints(this.#endpoints, endpoints)) return;
+    this.#endpoints = endpoints;
+    this.#keys = endpoints.map((e) => endpointKey(e.address, e.port));
     this.outlier.setEndpoints(this.#keys);
     this.#publish();
+  }
+
+  /** Follows the watch of `dns` (shared by the worker), letting go of a previous one. */
+  #watch(dns: IRBackend['dns']): void {
+    const old = this.#dns;
+    if (old !== undefined && dns !== undefined && old.hostname === dns.hostname && old.port === dns.port) return;
+    if (old !== undefined) this.#watches?.unsubscribe(old.hostname, old.port, this);
+    this.#dns = undefined;
+    if (dns === undefined || this.#watches === undefined) return;
+    this.#dns = { hostname: dns.hostname, port: dns.port, watch: this.#watches.subscribe(dns.hostname, dns.port, this) };
   }
 
   /**
@@ -163,7 +202,10 @@ export class BackendState {
 
   /** The backend left the configuration: stops its timers. */
   close(): void {
+    this.#closed = true;
     this.outlier.close();
+    const dns = this.#dns;
+    if (dns !== undefined) this.#watches?.unsubscribe(dns.hostname, dns.port, this);
   }
 
   /** Out of the first tier: unhealthy by the active check or ejected as an outlier (panic keeps them usable when all are). */
@@ -174,6 +216,11 @@ export class BackendState {
   #publish(): void {
     this.balancer.update(this.#endpoints.map((e, i) => endpointInput(e, this.#keys[i], this.#ejected(this.#keys[i]))));
   }
+}
+
+/** The endpoints of a DNS answer: every address at `port`, ready. */
+function dnsEndpoints(addresses: readonly string[], port: number): IREndpoint[] {
+  return addresses.map((address) => ({ address, port }));
 }
 
 function endpointInput(e: IREndpoint, key: string, ejected: boolean): EndpointInput {

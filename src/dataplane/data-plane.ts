@@ -5,6 +5,8 @@ import type { IR, IRBind } from '../ir/index.ts';
 import { randomBytes } from 'node:crypto';
 import type { BalancingContext } from './backend-state.ts';
 import { BindListener } from './bind-listener.ts';
+import { DnsWatches } from './dns/dns-watches.ts';
+import type { ResolveFn } from './dns/resolver.ts';
 import { HealthView, type HealthUpdate } from './health/health-view.ts';
 import type { StickySecret } from './lb/index.ts';
 import { DEFAULT_LIMITS, type ProxyLimits } from './limits.ts';
@@ -23,6 +25,8 @@ export interface DataPlaneOptions {
    * clients move when they reach another. Default: random, this data plane only.
    */
   readonly stickySecret?: StickySecret;
+  /** How DNS backends (ExternalName) are resolved; default `systemResolve()`. */
+  readonly resolve?: ResolveFn;
 }
 
 export interface ApplyResult {
@@ -56,6 +60,10 @@ export class DataPlane implements ProxyContext {
   readonly #balancing: BalancingContext;
   readonly #binds = new Map<string, BindListener>();
   readonly #draining = new Set<Promise<void>>();
+  /** One watch per DNS backend name and port, shared by every config version. */
+  readonly #dns: DnsWatches;
+  /** The config an apply is building, until its swap: its pools are in use too. */
+  #building: LiveConfig | undefined = undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
   #lastApply: ApplyTimings | undefined;
@@ -64,8 +72,9 @@ export class DataPlane implements ProxyContext {
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
     this.#reusePort = options.reusePort ?? false;
     const secret = options.stickySecret !== undefined && options.stickySecret.length > 0 ? options.stickySecret : randomBytes(32);
-    this.#balancing = { stickySecret: secret, localZone: options.zone || undefined };
     this.pools = new UpstreamPools(this.limits);
+    this.#dns = new DnsWatches(options.resolve === undefined ? {} : { resolve: options.resolve }, () => this.#releaseUnused());
+    this.#balancing = { stickySecret: secret, localZone: options.zone || undefined, dns: this.#dns };
   }
 
   /** Version of the live config, undefined before the first apply(). */
@@ -88,6 +97,11 @@ export class DataPlane implements ProxyContext {
     return this.pools.keys();
   }
 
+  /** `hostname:port` of every DNS backend being resolved. */
+  dnsKeys(): string[] {
+    return this.#dns.keys();
+  }
+
   /** Makes `ir` live. Calls are applied one after another in call order. */
   apply(version: string, ir: IR): Promise<ApplyResult> {
     const run = this.#queue.then(() => this.#apply(version, ir));
@@ -103,6 +117,7 @@ export class DataPlane implements ProxyContext {
     const t1 = performance.now();
     const next = buildLiveConfig(version, compiled, this.pools, previous, this.health, this.#balancing);
     const t2 = performance.now();
+    this.#building = next;
     const opened: BindListener[] = [];
     const results = await Promise.all(ir.binds.map(async (bind) => {
       if (this.#binds.has(bind.name)) return { name: bind.name };
@@ -111,6 +126,7 @@ export class DataPlane implements ProxyContext {
     }));
     // The swap: every request that starts from here on uses `next`.
     this.live = next;
+    this.#building = undefined;
     const liveAt = performance.timeOrigin + performance.now();
     for (const listener of opened) listener.pinned = undefined;
     const wanted = new Set(ir.binds.map((b) => b.name));
@@ -119,7 +135,8 @@ export class DataPlane implements ProxyContext {
       this.#binds.delete(name);
       this.#track(listener.drain(previous, this.limits.drainTimeoutMs));
     }
-    this.pools.release(next.endpointKeys);
+    // Not next.endpointKeys: a DNS answer may have changed a backend's endpoints since the build.
+    this.#releaseUnused();
     this.#lastApply = { version, startedAt: performance.timeOrigin + t0, compileMs: t1 - t0, buildMs: t2 - t1, liveAt };
     return { version, binds: results };
   }
@@ -128,6 +145,16 @@ export class DataPlane implements ProxyContext {
   applyHealth(update: HealthUpdate): void {
     if (!this.health.apply(update)) return;
     for (const backend of this.live?.backends.values() ?? []) backend.refreshHealth();
+  }
+
+  /** Closes gracefully the pools no backend of the live (or the building) config uses. */
+  #releaseUnused(): void {
+    if (this.#closed) return;
+    const keep = new Set<string>();
+    for (const config of [this.live, this.#building]) {
+      for (const backend of config?.backends.values() ?? []) for (const key of backend.pools.keys()) keep.add(key);
+    }
+    this.pools.release(keep);
   }
 
   async #open(bind: IRBind, next: LiveConfig, opened: BindListener[]): Promise<string | undefined> {
@@ -162,6 +189,7 @@ export class DataPlane implements ProxyContext {
     }
     await Promise.all(this.#draining);
     for (const backend of this.live?.backends.values() ?? []) backend.close();
+    this.#dns.close();
     await Promise.all(this.pools.release(new Set()));
   }
 }

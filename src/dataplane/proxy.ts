@@ -57,21 +57,57 @@ export function handleRequest(ctx: ProxyContext, bind: BindRef, req: IncomingMes
     const choice = pickChoice(state.choices, state.totalWeight);
     backend = choice.backend;
     if (backend === undefined) return reject(ex, PRX_ERR_INVALID_BACKEND, choice.status, 'invalid backend');
-    HASH_REQUEST.rawHeaders = req.rawHeaders;
-    if (backend.hashKey !== undefined) {
-      HASH_REQUEST.rawQuery = q < 0 ? '' : url.slice(q + 1);
-      HASH_REQUEST.remoteAddress = req.socket.remoteAddress ?? '';
+    endpoint = pick(ex, backend, req, url, q);
+    if (endpoint === undefined) {
+      // A DNS backend before its first answer: the request waits for it, once.
+      if (backend.dns !== undefined && !backend.dns.settled) return void afterFirstAnswer(ctx, ex, state, backend, req, headers, url, q, method);
+      return reject(ex, PRX_ERR_NO_ENDPOINTS, 503, `no endpoints for ${backend.name}`);
     }
-    endpoint = backend.pick(PICK_CONTEXT, HASH_REQUEST);
-    ex.sticky = PICK_CONTEXT.sticky;
-    if (endpoint === undefined) return reject(ex, PRX_ERR_NO_ENDPOINTS, 503, `no endpoints for ${backend.name}`);
   } else if (backend!.sticky !== undefined) ex.sticky = cookieValue(req.rawHeaders, backend!.sticky.cookieName);
+  send(ctx, ex, backend!, endpoint, req, headers, url, method, state.timeoutMs);
+}
+
+function pick(ex: Exchange, backend: BackendState, req: IncomingMessage, url: string, q: number): Endpoint | undefined {
+  HASH_REQUEST.rawHeaders = req.rawHeaders;
+  if (backend.hashKey !== undefined) {
+    HASH_REQUEST.rawQuery = q < 0 ? '' : url.slice(q + 1);
+    HASH_REQUEST.remoteAddress = req.socket.remoteAddress ?? '';
+  }
+  const endpoint = backend.pick(PICK_CONTEXT, HASH_REQUEST);
+  ex.sticky = PICK_CONTEXT.sticky;
+  return endpoint;
+}
+
+function send(
+  ctx: ProxyContext, ex: Exchange, backend: BackendState, endpoint: Endpoint, req: IncomingMessage, headers: string[], url: string, method: string,
+  timeoutMs: number,
+): void {
   const limit = ctx.limits.maxRequestBodyBytes;
   if (ex.contentLength > limit) return reject(ex, PRX_ERR_REQUEST_TOO_LARGE, 413, 'request body too large');
   ex.bodyLimit = limit;
   const hasBody = ex.chunked || ex.contentLength > 0;
   const options: Dispatcher.DispatchOptions = { path: url, method, headers, body: hasBody ? req : null };
-  ex.forward(ctx.pools, backend!, endpoint, options, state.timeoutMs);
+  ex.forward(ctx.pools, backend, endpoint, options, timeoutMs);
+}
+
+/** The longest a request waits for a DNS backend's first answer (less when the route timeout is shorter). */
+export const DNS_FIRST_ANSWER_WAIT_MS = 5000;
+
+/** Waits for the first answer of `backend`'s name (bounded), then picks again: 503 if there is still nothing. */
+async function afterFirstAnswer(
+  ctx: ProxyContext, ex: Exchange, state: RouteState, backend: BackendState, req: IncomingMessage, headers: string[], url: string,
+  q: number, method: string,
+): Promise<void> {
+  const wait = state.timeoutMs > 0 ? Math.min(state.timeoutMs, DNS_FIRST_ANSWER_WAIT_MS) : DNS_FIRST_ANSWER_WAIT_MS;
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([backend.dns!.first, new Promise<void>((resolve) => { timer = setTimeout(resolve, wait); })]);
+  clearTimeout(timer);
+  if (ex.res.destroyed || ex.res.writableEnded) return;
+  const endpoint = pick(ex, backend, req, url, q);
+  if (endpoint === undefined) return reject(ex, PRX_ERR_NO_ENDPOINTS, 503, `no endpoints for ${backend.name}`);
+  const timeoutMs = state.timeoutMs > 0 ? Math.max(1, state.timeoutMs - (performance.now() - started)) : 0;
+  send(ctx, ex, backend, endpoint, req, headers, url, method, timeoutMs);
 }
 
 /** Overwritten for every request that hashes, so that picks allocate nothing. */
