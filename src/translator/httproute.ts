@@ -4,7 +4,7 @@ import type { Condition, HTTPRoute, ParentReference, RouteParentStatus } from '.
 import { GATEWAY_API_GROUP } from '../api/index.ts';
 import { ConditionType, RouteReason, condition, conditionFrom } from './conditions.ts';
 import { keyOf, namespaceOf, type TranslationContext } from './context.ts';
-import { translateRouteRules, type RouteTranslation } from './httproute-rules.ts';
+import { translateRouteRules, type RouteTranslation, type TranslatedRule } from './httproute-rules.ts';
 import type { GatewayState } from './model.ts';
 import { attachToGateway, type Attachment } from './route-attachment.ts';
 import type { ServicePortRef } from './backends.ts';
@@ -18,50 +18,70 @@ export interface HttpRouteResult {
 export function processHttpRoutes(
   ctx: TranslationContext, routes: readonly HTTPRoute[], gateways: readonly GatewayState[],
 ): HttpRouteResult {
-  const byKey = new Map(gateways.map((g) => [keyOf(g.namespace, g.name), g]));
+  const states = new Map(gateways.map((g) => [keyOf(g.namespace, g.name), g]));
+  // A route's outcome depends on the route, what it looks up, and the Gateway objects it names
+  // (their states are built from them), so the Gateways are looked up through the context.
+  const routeCtx: TranslationContext = { ...ctx, gateways: new Map(gateways.map((g) => [keyOf(g.namespace, g.name), g.gateway])) };
   const statuses: ObjectStatus[] = [];
   const backends = new Map<string, ServicePortRef>();
   for (const route of routes) {
     if (!route.metadata?.name) continue;
-    const parents = processRoute(ctx, route, byKey, backends);
-    if (parents.length > 0) statuses.push(routeStatus(route, parents));
+    const outcome = ctx.cache
+      ? ctx.cache.remember('route', route, routeCtx, (c) => processRoute(c, route, states))
+      : processRoute(routeCtx, route, states);
+    recordAttachments(route, outcome, states, backends);
+    if (outcome.status) statuses.push(outcome.status);
   }
   return { statuses, backends };
 }
 
-function processRoute(
-  ctx: TranslationContext, route: HTTPRoute, gateways: ReadonlyMap<string, GatewayState>, backends: Map<string, ServicePortRef>,
-): RouteParentStatus[] {
+/** What processing a route yields, as data: its status and where its valid rules attach. */
+interface RouteOutcome {
+  readonly status?: ObjectStatus;
+  readonly routeKey: string;
+  /** Listeners by Gateway key and position, with the hostnames the route serves there. */
+  readonly attachments: readonly { readonly gateway: string; readonly listener: number; readonly hostnames: readonly string[] }[];
+  readonly rules: readonly TranslatedRule[];
+  /** The backends of the rules, when the route is accepted by some parent. */
+  readonly backends?: ReadonlyMap<string, ServicePortRef>;
+}
+
+function processRoute(ctx: TranslationContext, route: HTTPRoute, states: ReadonlyMap<string, GatewayState>): RouteOutcome {
+  const routeKey = keyOf(namespaceOf(route), route.metadata.name);
   const refs = Array.isArray(route.spec?.parentRefs) ? route.spec.parentRefs : [];
-  const ours = refs.map((ref) => ({ ref, gateway: gatewayOf(route, ref, gateways) })).filter((p) => p.gateway !== undefined);
-  if (ours.length === 0) return [];
+  const ours = refs.map((ref) => ({ ref, key: gatewayKeyOf(ctx, route, ref) })).filter((p) => p.key !== undefined);
+  if (ours.length === 0) return { routeKey, attachments: [], rules: [] };
   const translation = ctx.cache ? ctx.cache.remember('rules', route, ctx, (c) => translateRouteRules(c, route)) : translateRouteRules(ctx, route);
-  return ours.map(({ ref, gateway }) => {
-    const attachment = attachToGateway(ctx, route, ref, gateway as GatewayState, translation.hostnames);
-    const accepted = !attachment.problem && !translation.routeProblem;
-    if (accepted) recordAttachment(route, translation, attachment, backends);
+  const attachments: RouteOutcome['attachments'][number][] = [];
+  let accepted = false;
+  const parents = ours.map(({ ref, key }) => {
+    const state = states.get(key!)!;
+    const attachment = attachToGateway(ctx, route, ref, state, translation.hostnames);
+    if (!attachment.problem && !translation.routeProblem) {
+      accepted = true;
+      for (const { listener, hostnames } of attachment.listeners) attachments.push({ gateway: key!, listener: state.listeners.indexOf(listener), hostnames });
+    }
     return parentStatus(ctx, route, ref, translation, attachment);
   });
+  return { status: routeStatus(route, parents), routeKey, attachments, rules: translation.rules, ...(accepted ? { backends: translation.backends } : {}) };
 }
 
-/** Only parentRefs of kind Gateway naming one of Waygate's Gateways concern Waygate. */
-function gatewayOf(route: HTTPRoute, ref: ParentReference, gateways: ReadonlyMap<string, GatewayState>): GatewayState | undefined {
+/** Only parentRefs of kind Gateway naming one of Waygate's Gateways concern Waygate: the key of that Gateway. */
+function gatewayKeyOf(ctx: TranslationContext, route: HTTPRoute, ref: ParentReference): string | undefined {
   if (!ref || (ref.group ?? GATEWAY_API_GROUP) !== GATEWAY_API_GROUP || (ref.kind ?? 'Gateway') !== 'Gateway') return undefined;
   if (typeof ref.name !== 'string') return undefined;
-  return gateways.get(keyOf(ref.namespace ?? namespaceOf(route), ref.name));
+  const key = keyOf(ref.namespace ?? namespaceOf(route), ref.name);
+  return ctx.gateways?.get(key) ? key : undefined;
 }
 
-function recordAttachment(route: HTTPRoute, t: RouteTranslation, attachment: Attachment, backends: Map<string, ServicePortRef>): void {
-  const routeKey = keyOf(namespaceOf(route), route.metadata.name);
-  for (const { listener, hostnames } of attachment.listeners) {
-    listener.attachedRoutes.add(routeKey);
-    for (const hostname of hostnames) {
-      for (const rule of t.rules) {
-        for (const { matchIndex, ir } of rule.routes) listener.routes.push({ hostname, route, ruleIndex: rule.ruleIndex, matchIndex, ir });
-      }
-    }
+/** Attach the route's rules to the listeners of this translation's Gateway states. */
+function recordAttachments(route: HTTPRoute, outcome: RouteOutcome, gateways: ReadonlyMap<string, GatewayState>, backends: Map<string, ServicePortRef>): void {
+  for (const a of outcome.attachments) {
+    const listener = gateways.get(a.gateway)!.listeners[a.listener];
+    listener.attachedRoutes.add(outcome.routeKey);
+    for (const hostname of a.hostnames) listener.routes.push({ hostname, route, rules: outcome.rules });
   }
-  for (const [name, ref] of t.backends) backends.set(name, ref);
+  if (outcome.backends) for (const [name, ref] of outcome.backends) backends.set(name, ref);
 }
 
 function parentStatus(

@@ -7,7 +7,7 @@ import type { ServicePortRef } from './backends.ts';
 import type { TranslationContext } from './context.ts';
 import { buildBackend } from './endpoints.ts';
 import { hostnameCovers, isWildcard } from './hostnames.ts';
-import { isListenerProgrammable, type AttachedRoute, type ListenerState } from './model.ts';
+import { isListenerProgrammable, type AttachedRoute, type AttachedRules, type ListenerState } from './model.ts';
 import { compareRoutePrecedence, compareText } from './precedence.ts';
 
 /** The settings of a Service port (backend-policy.ts). */
@@ -39,9 +39,9 @@ function buildListener(ctx: TranslationContext, listener: ListenerState): IRHttp
     : { name: listener.irName, hostname: listener.hostname, virtualHosts };
 }
 
-/** The route entries of a listener by the hostname they were attached for. */
-function groupByHostname(routes: readonly AttachedRoute[]): Map<string, AttachedRoute[]> {
-  const out = new Map<string, AttachedRoute[]>();
+/** The routes attached to a listener by the hostname they were attached for. */
+function groupByHostname(routes: readonly AttachedRules[]): Map<string, AttachedRules[]> {
+  const out = new Map<string, AttachedRules[]>();
   for (const entry of routes) {
     const group = out.get(entry.hostname);
     if (group) group.push(entry);
@@ -57,7 +57,7 @@ function groupByHostname(routes: readonly AttachedRoute[]): Map<string, Attached
  * or `*` covers another hostname, so only those are tried.
  */
 function virtualHost(
-  ctx: TranslationContext, listener: string, byHostname: ReadonlyMap<string, readonly AttachedRoute[]>, wildcards: readonly string[], hostname: string,
+  ctx: TranslationContext, listener: string, byHostname: ReadonlyMap<string, readonly AttachedRules[]>, wildcards: readonly string[], hostname: string,
 ): IRVirtualHost {
   const entries = [...byHostname.get(hostname)!];
   for (const pattern of wildcards) {
@@ -66,9 +66,15 @@ function virtualHost(
   return ctx.cache ? ctx.cache.virtualHost(listener, hostname, entries, () => orderRoutes(entries)) : { hostname, routes: orderRoutes(entries) };
 }
 
-/** Routes in precedence order, each once. */
-function orderRoutes(attached: readonly AttachedRoute[]): IRRoute[] {
-  const entries = [...attached].sort(compareRoutePrecedence);
+/** The IR routes of the attached rules (one per rule and match) in precedence order, each once. */
+function orderRoutes(attached: readonly AttachedRules[]): IRRoute[] {
+  const entries: AttachedRoute[] = [];
+  for (const { hostname, route, rules } of attached) {
+    for (const rule of rules) {
+      for (const { matchIndex, ir } of rule.routes) entries.push({ hostname, route, ruleIndex: rule.ruleIndex, matchIndex, ir });
+    }
+  }
+  entries.sort(compareRoutePrecedence);
   const seen = new Set<string>();
   const out: IRRoute[] = [];
   for (const entry of entries) {

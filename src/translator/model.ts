@@ -3,6 +3,7 @@
 import type { Gateway, HTTPRoute, Listener, RouteGroupKind } from '../api/index.ts';
 import type { IRRoute } from '../ir/index.ts';
 import type { Problem } from './conditions.ts';
+import type { TranslatedRule } from './httproute-rules.ts';
 
 export interface GatewayState {
   readonly gateway: Gateway;
@@ -61,8 +62,16 @@ export interface ListenerState {
   unavailable?: Problem;
   /** Routes attached per spec (keys), counted in attachedRoutes when the route is Accepted. */
   readonly attachedRoutes: Set<string>;
-  /** Per-hostname route entries attached to this listener, for the IR. */
-  readonly routes: AttachedRoute[];
+  /** The routes attached to this listener, per hostname, for the IR. */
+  readonly routes: AttachedRules[];
+}
+
+/** The valid rules of an HTTPRoute attached to a listener for one hostname. */
+export interface AttachedRules {
+  /** The hostname (after intersection with the listener's) the route serves; `*` for any. */
+  readonly hostname: string;
+  readonly route: HTTPRoute;
+  readonly rules: readonly TranslatedRule[];
 }
 
 /** One IR route of an attached HTTPRoute, with what precedence needs to order it. */

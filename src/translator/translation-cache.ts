@@ -5,7 +5,7 @@
 // object) and every other input is looked up through the TranslationContext and checked.
 import type { IRRoute, IRVirtualHost } from '../ir/index.ts';
 import type { TranslationContext } from './context.ts';
-import type { AttachedRoute } from './model.ts';
+import type { AttachedRules } from './model.ts';
 
 /** One lookup a computation made in the context, and what it found. */
 interface Lookup {
@@ -18,12 +18,16 @@ interface Remembered {
   /** The context's fields that are not maps (the options), by identity. */
   readonly fixed: readonly unknown[];
   readonly lookups: readonly Lookup[];
+  /** The maps the lookups went to. */
+  readonly fields: readonly string[];
   readonly value: unknown;
+  /** The last translation in which the lookups were known to find the same. */
+  checkedIn: number;
 }
 
 /** A virtual host built from these attached routes (in attachment order). */
 interface RememberedVirtualHost {
-  readonly entries: readonly AttachedRoute[];
+  readonly entries: readonly AttachedRules[];
   readonly vhost: IRVirtualHost;
 }
 
@@ -31,19 +35,25 @@ export class TranslationCache {
   readonly #perObject = new Map<string, WeakMap<object, Remembered>>();
   #virtualHosts = new Map<string, ReadonlyMap<string, RememberedVirtualHost>>();
   #nextVirtualHosts = new Map<string, ReadonlyMap<string, RememberedVirtualHost>>();
+  #translation = 0;
+  /** Each map of the context as last seen, and the translation in which its content last changed. */
+  readonly #maps = new Map<string, { map: ReadonlyMap<unknown, unknown>; changedIn: number }>();
 
   /** Called once at the start of each translation: what the last one built is what can be reused. */
   startTranslation(): this {
     this.#virtualHosts = this.#nextVirtualHosts;
     this.#nextVirtualHosts = new Map();
+    this.#translation++;
     return this;
   }
 
   /**
    * `compute(ctx)` for the immutable object `key` in a `kind` of computation, or the remembered
    * result when it was computed for the same object before and every lookup it made in the
-   * context finds the same now (the same object; arrays with the same objects). A computation
-   * that iterates over a whole map of the context is not remembered.
+   * context finds the same now (the same object; arrays with the same objects). When no map it
+   * looked in has changed since, that holds without checking each lookup. A computation that
+   * iterates over a whole map of the context is not remembered. Computations may nest: the
+   * outer one then depends on the inner one's lookups.
    */
   remember<T>(kind: string, key: object, ctx: TranslationContext, compute: (ctx: TranslationContext) => T): T {
     let byObject = this.#perObject.get(kind);
@@ -52,20 +62,57 @@ export class TranslationCache {
       this.#perObject.set(kind, byObject);
     }
     const known = byObject.get(key);
-    if (known !== undefined && sameFixed(known.fixed, ctx) && sameLookups(known.lookups, ctx)) return known.value as T;
+    // Nested in another computation, the lookups are made again so that the outer one records them.
+    if (known !== undefined && sameFixed(known.fixed, ctx)) {
+      const unchanged = this.#unchangedSince(known, ctx);
+      if ((unchanged && !isRecording(ctx)) || sameLookups(known.lookups, ctx)) {
+        known.checkedIn = this.#translation;
+        return known.value as T;
+      }
+    }
     const lookups: Lookup[] = [];
     const recording = { wholeMapRead: false };
     const value = compute(recordingContext(ctx, lookups, recording));
-    if (recording.wholeMapRead) byObject.delete(key);
-    else byObject.set(key, { fixed: fixedFields(ctx), lookups, value });
+    if (recording.wholeMapRead) {
+      byObject.delete(key);
+      return value;
+    }
+    const remembered: Remembered = { fixed: fixedFields(ctx), lookups, fields: [...new Set(lookups.map((l) => l.field))], value, checkedIn: this.#translation };
+    // The maps it used are seen as they are now, so later changes to them are noticed.
+    this.#unchangedSince(remembered, ctx);
+    byObject.set(key, remembered);
     return value;
+  }
+
+  /**
+   * Whether no map the remembered computation looked in has changed since it was last checked.
+   * Every one of those maps is compared (none skipped), so that `checkedIn` may then be moved
+   * to this translation.
+   */
+  #unchangedSince(known: Remembered, ctx: TranslationContext): boolean {
+    const fields = ctx as unknown as Record<string, unknown>;
+    let unchanged = true;
+    for (const field of known.fields) {
+      if (this.#changedIn(field, fields[field]) > known.checkedIn) unchanged = false;
+    }
+    return unchanged;
+  }
+
+  /** The translation in which a map of the context last changed, comparing it with the last one seen. */
+  #changedIn(field: string, value: unknown): number {
+    const map = unwrap(value);
+    const seen = this.#maps.get(field);
+    if (seen !== undefined && seen.map === map) return seen.changedIn;
+    const changedIn = seen !== undefined && sameMaps(seen.map, map) ? seen.changedIn : this.#translation;
+    this.#maps.set(field, { map, changedIn });
+    return changedIn;
   }
 
   /**
    * The virtual host of `listener` for `hostname` from the last translation when it was built
    * from the same attached routes; otherwise `build()`. Either way it is remembered for the next.
    */
-  virtualHost(listener: string, hostname: string, entries: readonly AttachedRoute[], build: () => IRRoute[]): IRVirtualHost {
+  virtualHost(listener: string, hostname: string, entries: readonly AttachedRules[], build: () => IRRoute[]): IRVirtualHost {
     const known = this.#virtualHosts.get(listener)?.get(hostname);
     const vhost = known !== undefined && sameEntries(known.entries, entries) ? known.vhost : { hostname, routes: build() };
     let next = this.#nextVirtualHosts.get(listener) as Map<string, RememberedVirtualHost> | undefined;
@@ -78,13 +125,44 @@ export class TranslationCache {
   }
 }
 
-function fixedFields(ctx: TranslationContext): unknown[] {
-  return Object.values(ctx).filter((v) => !(v instanceof Map) && !(v instanceof TranslationCache));
+function isMap(value: unknown): boolean {
+  return value instanceof Map || value instanceof RecordingMap;
+}
+
+const recordingContexts = new WeakSet<TranslationContext>();
+
+function isRecording(ctx: TranslationContext): boolean {
+  return recordingContexts.has(ctx);
+}
+
+function unwrap(value: unknown): ReadonlyMap<unknown, unknown> {
+  return value instanceof RecordingMap ? value.inner : (value as ReadonlyMap<unknown, unknown>);
+}
+
+/** Maps whose keys find the same values (see sameValue). */
+function sameMaps(a: ReadonlyMap<unknown, unknown>, b: ReadonlyMap<unknown, unknown>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [key, value] of b) if (!sameValue(a.get(key), value) || !a.has(key)) return false;
+  return true;
+}
+
+const fixedByContext = new WeakMap<TranslationContext, readonly unknown[]>();
+
+function fixedFields(ctx: TranslationContext): readonly unknown[] {
+  let fixed = fixedByContext.get(ctx);
+  if (fixed === undefined) {
+    fixed = Object.values(ctx).filter((v) => !isMap(v) && !(v instanceof TranslationCache));
+    fixedByContext.set(ctx, fixed);
+  }
+  return fixed;
 }
 
 function sameFixed(fixed: readonly unknown[], ctx: TranslationContext): boolean {
-  const now = fixedFields(ctx);
-  return now.length === fixed.length && now.every((v, i) => v === fixed[i]);
+  return sameItems(fixedFields(ctx), fixed);
+}
+
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function sameLookups(lookups: readonly Lookup[], ctx: TranslationContext): boolean {
@@ -98,12 +176,13 @@ function sameValue(a: unknown, b: unknown): boolean {
   return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function sameEntries(a: readonly AttachedRoute[], b: readonly AttachedRoute[]): boolean {
+/** The same routes with the same rules (an immutable translation) for the same hostnames, in the same order. */
+function sameEntries(a: readonly AttachedRules[], b: readonly AttachedRules[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
     const y = b[i];
-    if (x.ir !== y.ir || x.hostname !== y.hostname || x.route !== y.route || x.ruleIndex !== y.ruleIndex || x.matchIndex !== y.matchIndex) return false;
+    if (x.rules !== y.rules || x.hostname !== y.hostname || x.route !== y.route) return false;
   }
   return true;
 }
@@ -112,14 +191,20 @@ function sameEntries(a: readonly AttachedRoute[], b: readonly AttachedRoute[]): 
 function recordingContext(ctx: TranslationContext, lookups: Lookup[], recording: { wholeMapRead: boolean }): TranslationContext {
   const out: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(ctx)) {
-    out[field] = value instanceof Map ? new RecordingMap(field, value, lookups, recording) : value;
+    out[field] = isMap(value) ? new RecordingMap(field, value as ReadonlyMap<unknown, unknown>, lookups, recording) : value;
   }
+  recordingContexts.add(out as unknown as TranslationContext);
   return out as unknown as TranslationContext;
 }
 
 class RecordingMap<K, V> implements ReadonlyMap<K, V> {
   readonly #field: string;
   readonly #inner: ReadonlyMap<K, V>;
+
+  /** The map underneath (unwrapped when recordings nest). */
+  get inner(): ReadonlyMap<K, V> {
+    return unwrap(this.#inner) as ReadonlyMap<K, V>;
+  }
   readonly #lookups: Lookup[];
   readonly #recording: { wholeMapRead: boolean };
 
