@@ -2,14 +2,16 @@
 // of objects, and the store answers with a snapshot of the union. When two sources hold the
 // same object (kind, namespace, name), the first source to report it keeps it.
 import type { KubeObject } from '../api/index.ts';
-import { KIND_FIELDS, compareObjects, snapshotOf, type Snapshot } from './snapshot.ts';
+import { KIND_FIELDS, compareObjects, type Snapshot } from './snapshot.ts';
+import { SortedSource, factsOf } from './sorted-source.ts';
 
 export type StoreListener = () => void;
 
 export class Store {
   #sources = new Map<string, readonly KubeObject[]>();
-  /** Each source's objects as a snapshot, built when first needed after the source changed. */
-  #sorted = new Map<string, Snapshot>();
+  /** Each source's objects as a snapshot, brought up to date when first needed after a change. */
+  #sorted = new Map<string, SortedSource>();
+  #stale = new Set<string>();
   /** The union, until the next change. */
   #snapshot: Snapshot | undefined;
   #listeners: StoreListener[] = [];
@@ -29,7 +31,11 @@ export class Store {
   }
 
   #changed(source: string): void {
-    this.#sorted.delete(source);
+    if (this.#sources.has(source)) this.#stale.add(source);
+    else {
+      this.#sorted.delete(source);
+      this.#stale.delete(source);
+    }
     this.#snapshot = undefined;
     this.#version++;
     for (const l of this.#listeners) l();
@@ -67,28 +73,12 @@ export class Store {
   #sortedSource(source: string): Snapshot {
     let sorted = this.#sorted.get(source);
     if (sorted === undefined) {
-      sorted = snapshotOf(firstOfEach(this.#sources.get(source)!));
+      sorted = new SortedSource();
       this.#sorted.set(source, sorted);
     }
-    return sorted;
+    if (this.#stale.delete(source) || !sorted.current) return sorted.update(this.#sources.get(source)!);
+    return sorted.current;
   }
-}
-
-function objectKey(obj: KubeObject): string {
-  return `${obj.apiVersion.split('/')[0]}|${obj.kind}|${obj.metadata.namespace ?? ''}|${obj.metadata.name}`;
-}
-
-/** The objects of one source, the first of each (kind, namespace, name) only. */
-function firstOfEach(objects: readonly KubeObject[]): readonly KubeObject[] {
-  const seen = new Set<string>();
-  const out: KubeObject[] = [];
-  for (const obj of objects) {
-    const key = objectKey(obj);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(obj);
-  }
-  return out.length === objects.length ? objects : out;
 }
 
 /** One kind's objects from several sources (in source order): the first source keeps an object. */
@@ -97,7 +87,7 @@ function mergeSources(lists: readonly (readonly KubeObject[])[]): readonly KubeO
   const out: KubeObject[] = [];
   for (const list of lists) {
     for (const obj of list) {
-      const key = objectKey(obj);
+      const { key } = factsOf(obj);
       if (seen.has(key)) continue;
       seen.add(key);
       out.push(obj);
