@@ -17,7 +17,7 @@ export class ObjectIdentity {
    * an unchanged object is not hashed again and keeps its stamped copy (and its identity, which
    * lets later stages remember their work per object).
    */
-  #stamped = new WeakMap<KubeObject, { readonly specHash: string; readonly out: KubeObject }>();
+  #stamped = new WeakMap<KubeObject, { readonly key: string; readonly specHash: string; readonly out: KubeObject }>();
   readonly #now: () => Date;
 
   constructor(now: () => Date = () => new Date()) {
@@ -28,16 +28,17 @@ export class ObjectIdentity {
   stamp(objects: readonly KubeObject[]): KubeObject[] {
     const next = new Map<string, Seen>();
     const out = objects.map((obj) => {
-      const key = `${obj.apiVersion}|${obj.kind}|${obj.metadata.namespace ?? ''}|${obj.metadata.name}`;
       const known = this.#stamped.get(obj);
+      const key = known?.key ?? `${obj.apiVersion}|${obj.kind}|${obj.metadata.namespace ?? ''}|${obj.metadata.name}`;
       const specHash = known?.specHash ?? specHashOf(obj);
       const prev = this.#seen.get(key) ?? next.get(key);
       const generation = obj.metadata.generation ?? (!prev ? 1 : prev.specHash === specHash ? prev.generation : prev.generation + 1);
       const created = obj.metadata.creationTimestamp ?? prev?.created ?? this.#now().toISOString();
-      next.set(key, { specHash, generation, created });
+      const same = prev !== undefined && prev.specHash === specHash && prev.generation === generation && prev.created === created;
+      next.set(key, same ? prev : { specHash, generation, created });
       if (known && known.out.metadata.generation === generation && known.out.metadata.creationTimestamp === created) return known.out;
       const stamped = { ...obj, metadata: { ...obj.metadata, generation, creationTimestamp: created } };
-      this.#stamped.set(obj, { specHash, out: stamped });
+      this.#stamped.set(obj, { key, specHash, out: stamped });
       return stamped;
     });
     this.#seen = next;
