@@ -48,15 +48,48 @@ export function buildLiveConfig(
     backends.set(backend.name, state);
   }
   if (previous !== undefined) for (const [name, old] of previous.backends) if (backends.get(name) !== old) old.close();
-  const carried = new Map<string, RouteState>();
-  if (previous !== undefined) for (const r of previous.routes) carried.set(r.route.name, r);
-  const routes = compiled.routes.map((route) => buildRoute(route, backends, carried.get(route.name), context));
+  const carried = carriedRoutes(previous);
+  const replaced = replacedBackends(previous, backends);
+  const routes = compiled.routes.map((route) => buildRoute(route, backends, carried(route), replaced, context));
   return { version, compiled, routes, backends, endpointKeys };
 }
 
+/** The previous state of a route, by name: most often found at the same id. */
+function carriedRoutes(previous: LiveConfig | undefined): (route: CompiledRoute) => RouteState | undefined {
+  let byName: Map<string, RouteState> | undefined;
+  return (route) => {
+    if (previous === undefined) return undefined;
+    const same = previous.routes[route.id];
+    if (same !== undefined && same.route.name === route.name) return same;
+    if (byName === undefined) {
+      byName = new Map();
+      for (const r of previous.routes) byName.set(r.route.name, r);
+    }
+    return byName.get(route.name);
+  };
+}
+
+/** Backends whose state is not the previous config's (new, gone, or rebuilt for another policy). */
+function replacedBackends(previous: LiveConfig | undefined, backends: ReadonlyMap<string, BackendState>): Set<string> {
+  const replaced = new Set<string>();
+  if (previous === undefined) return replaced;
+  for (const [name, state] of backends) if (previous.backends.get(name) !== state) replaced.add(name);
+  for (const name of previous.backends.keys()) if (!backends.has(name)) replaced.add(name);
+  return replaced;
+}
+
+/** Whether a route's state can serve the next config as it is: the same compiled route over the same backend states. */
+function unchanged(previous: RouteState, route: CompiledRoute, replaced: ReadonlySet<string>): boolean {
+  if (previous.route !== route) return false;
+  if (replaced.size === 0 || route.action.type === 'DirectResponse') return true;
+  return route.action.choices.every((c) => c.backend === undefined || !replaced.has(c.backend));
+}
+
 function buildRoute(
-  route: CompiledRoute, backends: Map<string, BackendState>, previous: RouteState | undefined, context: BalancingContext,
+  route: CompiledRoute, backends: Map<string, BackendState>, previous: RouteState | undefined, replaced: ReadonlySet<string>, context: BalancingContext,
 ): RouteState {
+  // The compiler reuses unchanged routes, and backend states are kept: most routes carry over.
+  if (previous !== undefined && unchanged(previous, route, replaced)) return previous;
   const action = route.action;
   const t = route.timeouts;
   const limits = [t?.requestMs, t?.backendRequestMs].filter((ms): ms is number => ms !== undefined && ms > 0);
@@ -64,7 +97,7 @@ function buildRoute(
   if (action.type === 'DirectResponse') {
     return { route, directStatus: action.status, choices: [], totalWeight: 0, timeoutMs, fingerprint: '', session: undefined };
   }
-  const fingerprint = JSON.stringify(action.choices);
+  const fingerprint = previous !== undefined && previous.route.action === action ? previous.fingerprint : JSON.stringify(action.choices);
   const keep = previous !== undefined && previous.fingerprint === fingerprint;
   const choices: ChoiceState[] = action.choices.map((c, i) => ({
     weight: c.weight,
