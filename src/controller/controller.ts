@@ -23,6 +23,16 @@ function statusKey(kind: string, namespace: string | undefined, name: string): s
   return `${kind}/${namespace ?? ''}/${name}`;
 }
 
+/**
+ * The quiet period after a store change before a rebuild, and the longest wait after the first
+ * change of a burst. A rebuild after a change to one object costs a few milliseconds (the
+ * translation, hashes and compiled tables are reused for what did not change), so the quiet
+ * period only has to merge the events of one edit; every millisecond of it is added to the time
+ * a change takes to go live (bench/event-to-live.ts).
+ */
+const DEFAULT_HOLDOFF_MS = 10;
+const DEFAULT_MAX_DELAY_MS = 300;
+
 export interface ControllerOptions {
   readonly store: Store;
   readonly translate: TranslateOptions;
@@ -81,7 +91,7 @@ export class Controller {
 
   constructor(options: ControllerOptions) {
     this.#opts = options;
-    this.#holdoff = new Holdoff((firstChangeAt) => this.#rebuild(wallClock(firstChangeAt)), options.holdoffMs ?? 30, options.maxDelayMs ?? 300);
+    this.#holdoff = new Holdoff((firstChangeAt) => this.#rebuild(wallClock(firstChangeAt)), options.holdoffMs ?? DEFAULT_HOLDOFF_MS, options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS);
   }
 
   start(): void {
