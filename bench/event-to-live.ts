@@ -25,6 +25,7 @@ interface Options {
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly probes: number;
+  readonly pollMs: number;
   readonly change: ChangeMode;
   readonly edit: 'rename' | 'in-place';
   readonly basePort: number;
@@ -43,6 +44,7 @@ const HELP = `usage: npx node bench/event-to-live.ts [options]   (each also as B
   --interval <ms>     time from one change to the next, when the last one is live by then (250)
   --timeout <ms>      a change not seen after this long counts as a timeout (10000)
   --probes <n>        keep-alive connections polling for the change, new ones per change (4)
+  --poll-interval <ms>  pause between a probe's requests; 0: back to back (1)
   --change <c>        backend: switch the route's backend; path: add a path to it (backend)
   --edit <mode>       rename (write a temporary file, rename it over) or in-place (rename)
   --base-port <p>     listeners p and p+1, echo backends p+2..p+5, admin p+9 (18180)
@@ -58,7 +60,7 @@ function parseOptions(): Options {
       source: str('source', 'file'), workers: str('workers', '2'), routes: str('routes', '5000'),
       services: str('services', '1000'), namespaces: str('namespaces', '50'), changes: str('changes', '200'),
       warmup: str('warmup', '5'), interval: str('interval', '250'), timeout: str('timeout', '10000'),
-      probes: str('probes', '4'), change: str('change', 'backend'), edit: str('edit', 'rename'),
+      probes: str('probes', '4'), 'poll-interval': str('poll-interval', '1'), change: str('change', 'backend'), edit: str('edit', 'rename'),
       'base-port': str('base-port', '18180'), profile: { type: 'string' },
       keep: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
     },
@@ -83,7 +85,7 @@ function parseOptions(): Options {
     },
     source: v.source, workers: num('workers', v.workers, 0), changes: num('changes', v.changes, 1),
     warmup: num('warmup', v.warmup, 0), intervalMs: num('interval', v.interval, 0), timeoutMs: num('timeout', v.timeout, 100),
-    probes: num('probes', v.probes, 1), change: v.change, edit: v.edit, basePort, profile: v.profile, keep: v.keep,
+    probes: num('probes', v.probes, 1), pollMs: num('poll-interval', v['poll-interval'], 0), change: v.change, edit: v.edit, basePort, profile: v.profile, keep: v.keep,
   };
 }
 
@@ -134,10 +136,14 @@ async function ask(client: Client, host: string, probe: Probe): Promise<boolean>
   return probe.seen(res.statusCode, await res.body.text());
 }
 
-/** Polls on one connection until the change shows; the wall-clock time it did, or undefined. */
-async function pollUntilSeen(client: Client, host: string, probe: Probe, deadline: number): Promise<number | undefined> {
+/**
+ * Polls on one connection until the change shows; the wall-clock time it did, or undefined.
+ * A short pause between requests keeps the probes from loading the machine they measure.
+ */
+async function pollUntilSeen(client: Client, host: string, probe: Probe, deadline: number, pauseMs: number): Promise<number | undefined> {
   while (wallClock() < deadline) {
     if (await ask(client, host, probe)) return wallClock();
+    if (pauseMs > 0) await sleep(pauseMs);
   }
   return undefined;
 }
@@ -145,7 +151,7 @@ async function pollUntilSeen(client: Client, host: string, probe: Probe, deadlin
 /** After a timeout: how much later the change was seen, so the next change starts from it. */
 async function waitUntilSeen(o: Options, origin: string, target: Target, n: number, writtenAt: number): Promise<void> {
   const client = new Client(origin, { pipelining: 1 });
-  const seenAt = await pollUntilSeen(client, target.host, probeFor(o, target, n), writtenAt + 10 * o.timeoutMs);
+  const seenAt = await pollUntilSeen(client, target.host, probeFor(o, target, n), writtenAt + 10 * o.timeoutMs, o.pollMs);
   await client.close();
   if (seenAt === undefined) throw new Error(`change ${n} not seen after ${10 * o.timeoutMs} ms`);
   log(`change ${n}: not seen by every connection after ${o.timeoutMs} ms; seen after ${(seenAt - writtenAt).toFixed(0)} ms`);
@@ -186,7 +192,7 @@ async function measure(o: Options, manifests: string, target: Target): Promise<S
     nextAt = writtenAt + o.intervalMs;
     writeManifest(file, text, o.edit);
     const after = probeFor(o, target, n);
-    const seen = await Promise.all(clients.map((c) => pollUntilSeen(c, target.host, after, writtenAt + o.timeoutMs)));
+    const seen = await Promise.all(clients.map((c) => pollUntilSeen(c, target.host, after, writtenAt + o.timeoutMs, o.pollMs)));
     await Promise.all(clients.map((c) => c.close()));
     const liveAt = seen.every((t) => t !== undefined) ? Math.max(...(seen as number[])) : undefined;
     const firstSeenAt = seen.some((t) => t !== undefined) ? Math.min(...seen.filter((t) => t !== undefined)) : undefined;
@@ -289,7 +295,7 @@ function report(o: Options, samples: readonly Sample[], logFile: string): string
   return [
     `event-to-live: ${c.routes} HTTPRoutes, ${c.services} Services (one EndpointSlice each, 3 endpoints), 3 Gateways, ${c.namespaces} namespaces`,
     `source: a manifest file per namespace, rewritten ${o.edit === 'rename' ? 'by rename' : 'in place'}; ${o.workers === 0 ? 'a single process (--workers 0)' : `${o.workers} workers`}`,
-    `change: ${what}; ${samples.length} changes ${o.intervalMs} ms apart (after ${o.warmup} not counted); ${o.probes} new keep-alive connections per change poll until each sees it`,
+    `change: ${what}; ${samples.length} changes ${o.intervalMs} ms apart (after ${o.warmup} not counted); ${o.probes} new keep-alive connections per change poll (${o.pollMs} ms apart) until each sees it`,
     '',
     table([
       ['ms', 'p50', 'p90', 'p99', 'max'],
