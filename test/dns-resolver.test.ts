@@ -1,11 +1,10 @@
 // DNS backends: DnsWatch against an injected fake, and against a real UDP DNS server over the wire.
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
-import { once } from 'node:events';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DnsWatch, systemResolve, type DnsRecord } from '../src/dataplane/dns/resolver.ts';
+import { dnsServer } from './helpers/dns-server.ts';
 
 async function until(check: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
@@ -65,39 +64,6 @@ test('DnsWatch: nothing known and resolution failed: no addresses, the error kep
   assert.ok(watch.error instanceof Error);
   watch.close();
 });
-
-/** A UDP DNS server answering A queries for `name` with `answer()` (AAAA: no data). */
-async function dnsServer(name: string, answer: () => { addresses: string[]; ttl: number }): Promise<Socket & { port: number }> {
-  const socket = createSocket('udp4');
-  socket.on('message', (query, peer) => {
-    let at = 12;
-    const labels: string[] = [];
-    while (query[at] !== 0) { labels.push(query.subarray(at + 1, at + 1 + query[at]).toString()); at += query[at] + 1; }
-    const qtype = query.readUInt16BE(at + 1);
-    const question = query.subarray(12, at + 5);
-    const { addresses, ttl } = answer();
-    const records = qtype === 1 && labels.join('.').toLowerCase() === name ? addresses : [];
-    const header = Buffer.alloc(12);
-    header.writeUInt16BE(query.readUInt16BE(0), 0);
-    header.writeUInt16BE(0x8180, 2);
-    header.writeUInt16BE(1, 4);
-    header.writeUInt16BE(records.length, 6);
-    const answers = records.map((a) => {
-      const rr = Buffer.alloc(16);
-      rr.writeUInt16BE(0xc00c, 0);
-      rr.writeUInt16BE(1, 2);
-      rr.writeUInt16BE(1, 4);
-      rr.writeUInt32BE(ttl, 6);
-      rr.writeUInt16BE(4, 10);
-      a.split('.').forEach((o, i) => rr.writeUInt8(Number(o), 12 + i));
-      return rr;
-    });
-    socket.send(Buffer.concat([header, question, ...answers]), peer.port, peer.address);
-  });
-  socket.bind(0, '127.0.0.1');
-  await once(socket, 'listening');
-  return Object.assign(socket, { port: socket.address().port });
-}
 
 test('DnsWatch over a real DNS server: the TTL is read from the wire and a changed answer is followed after it', async () => {
   let current = { addresses: ['127.0.0.2'], ttl: 1 };
