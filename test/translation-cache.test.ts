@@ -8,6 +8,8 @@ import YAML from 'yaml';
 import type { KubeObject } from '../src/api/index.ts';
 import { snapshotOf } from '../src/resources/index.ts';
 import { TranslationCache, translate, type TranslateOptions } from '../src/translator/index.ts';
+// The same seeded generator the balancers take, so a failing order reproduces.
+import { seededRandom } from '../src/dataplane/lb/index.ts';
 
 const TESTDATA = join(import.meta.dirname, '..', 'src', 'translator', 'testdata');
 const OPTIONS: TranslateOptions = { controllerName: 'waygate.dev/gateway-controller', listenAddress: '0.0.0.0' };
@@ -18,18 +20,6 @@ function loadObjects(name: string): KubeObject[] {
   return YAML.parseAllDocuments(text).map((d) => d.toJS()).filter((o) => o && typeof o === 'object') as KubeObject[];
 }
 
-/** A small seeded generator (mulberry32), so failures reproduce. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function assertSameAsUncached(cache: TranslationCache, objects: readonly KubeObject[], what: string): void {
   const snapshot = snapshotOf(objects);
   assert.deepEqual(translate(snapshot, OPTIONS, cache), translate(snapshot, OPTIONS), what);
@@ -37,7 +27,7 @@ function assertSameAsUncached(cache: TranslationCache, objects: readonly KubeObj
 
 test('every golden case translates the same with a cache, as objects come and go', () => {
   const cache = new TranslationCache();
-  const rand = seeded(7);
+  const rand = seededRandom(7);
   for (const name of cases) {
     const objects = loadObjects(name);
     assertSameAsUncached(cache, objects, `${name}: first`);

@@ -11,6 +11,8 @@ import type { KubeObject, Snapshot } from '../src/api/index.ts';
 import { validateIR } from '../src/ir/index.ts';
 import { snapshotOf } from '../src/resources/index.ts';
 import { translate, type TranslateOptions } from '../src/translator/index.ts';
+// The same seeded generator the balancers take, so a failing order reproduces.
+import { seededRandom } from '../src/dataplane/lb/index.ts';
 
 const TESTDATA = join(import.meta.dirname, '..', 'src', 'translator', 'testdata');
 const OPTIONS: TranslateOptions = { controllerName: 'waygate.dev/gateway-controller', listenAddress: '0.0.0.0' };
@@ -39,18 +41,6 @@ function optionsFor(name: string): TranslateOptions {
 function render(snapshot: Snapshot, options: TranslateOptions): string {
   const { ir, statuses, services } = translate(snapshot, options);
   return YAML.stringify({ statuses, ir, ...(services ? { services } : {}) }, { aliasDuplicateObjects: false });
-}
-
-/** A small seeded generator (mulberry32), so failures reproduce. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<T>(items: readonly T[], rand: () => number): T[] {
@@ -83,7 +73,7 @@ for (const name of cases) {
 }
 
 test('translate is deterministic when input objects are shuffled', () => {
-  const rand = seeded(42);
+  const rand = seededRandom(42);
   for (const name of cases) {
     const options = optionsFor(name);
     const objects = loadObjects(name);
@@ -114,7 +104,7 @@ function mutate(value: unknown, rand: () => number, depth = 0): unknown {
 }
 
 test('translate never throws on malformed objects', () => {
-  const rand = seeded(7);
+  const rand = seededRandom(7);
   for (const name of cases) {
     const options = optionsFor(name);
     const objects = loadObjects(name);
