@@ -40,7 +40,7 @@ test('every golden case translates the same with a cache, as objects come and go
   }
 });
 
-test('a remembered route is translated again when a Service, EndpointSlice or ReferenceGrant it uses changes', () => {
+test('a remembered route is translated again when a Service, EndpointSlice, ReferenceGrant or Gateway it uses changes', () => {
   const [gateway, route, service, slice, grant] = YAML.parseAllDocuments(`
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -79,6 +79,9 @@ spec:
   const base = [gatewayClass, gateway, route, service, slice, grant];
   const otherPort = { ...service, spec: { ports: [{ name: 'http', port: 81 }] } } as KubeObject;
   const otherEndpoint = { ...slice, endpoints: [{ addresses: ['10.0.0.2'] }] } as KubeObject;
+  const withStatus = { ...structuredClone(gateway), status: { conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '' }] } } as KubeObject;
+  const sameNamespaceOnly = structuredClone(gateway) as KubeObject & { spec: { listeners: { allowedRoutes?: unknown }[] } };
+  sameNamespaceOnly.spec.listeners[0].allowedRoutes = { namespaces: { from: 'Same' } };
   const cache = new TranslationCache();
   const steps: [string, KubeObject[]][] = [
     ['start', base],
@@ -89,11 +92,14 @@ spec:
     ['the endpoint changes', [gatewayClass, gateway, route, service, otherEndpoint, grant]],
     ['the Service is gone', [gatewayClass, gateway, route, slice, grant]],
     ['everything is back', base],
+    ['the Gateway is a new object with a status', [gatewayClass, withStatus, route, service, slice, grant]],
+    ['the Gateway admits routes of its own namespace only', [gatewayClass, sameNamespaceOnly, route, service, slice, grant]],
+    ['the Gateway is back', base],
   ];
   const outputs = new Set<string>();
   for (const [what, objects] of steps) {
     assertSameAsUncached(cache, objects, what);
     outputs.add(JSON.stringify(translate(snapshotOf(objects), OPTIONS, cache)));
   }
-  assert.equal(outputs.size, 5, 'the steps give five different translations');
+  assert.equal(outputs.size, 6, 'the steps give six different translations');
 });

@@ -1,6 +1,6 @@
 // Indexes over the snapshot that every processor shares; built once per translation.
 import type {
-  EndpointSlice, Gateway, KubeObject, Namespace, ReferenceGrant, Service, Snapshot,
+  EndpointSlice, KubeObject, Namespace, ReferenceGrant, Service, Snapshot,
 } from '../api/index.ts';
 import { SERVICE_NAME_LABEL } from '../api/index.ts';
 import type { TranslationCache } from './translation-cache.ts';
@@ -15,8 +15,11 @@ export interface TranslationContext {
   readonly endpointSlices: ReadonlyMap<string, readonly EndpointSlice[]>;
   /** ReferenceGrants by namespace. */
   readonly referenceGrants: ReadonlyMap<string, readonly ReferenceGrant[]>;
-  /** From step 4 on: the Gateways of Waygate's classes by `<namespace>/<name>`. */
-  readonly gateways?: ReadonlyMap<string, Gateway>;
+  /**
+   * From step 4 on: the Gateways of Waygate's classes by `<namespace>/<name>`, to the hash of
+   * their spec (all that attaching a route reads of a Gateway; its status changes often).
+   */
+  readonly gateways?: ReadonlyMap<string, string>;
   /** What earlier translations built that this one may reuse (see translation-cache.ts). */
   readonly cache?: TranslationCache;
 }

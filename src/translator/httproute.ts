@@ -4,6 +4,7 @@ import type { Condition, HTTPRoute, ParentReference, RouteParentStatus } from '.
 import { GATEWAY_API_GROUP } from '../api/index.ts';
 import { ConditionType, RouteReason, condition, conditionFrom } from './conditions.ts';
 import { keyOf, namespaceOf, type TranslationContext } from './context.ts';
+import { immutableHash } from '../util/index.ts';
 import { translateRouteRules, type RouteTranslation, type TranslatedRule } from './httproute-rules.ts';
 import type { GatewayState } from './model.ts';
 import { attachToGateway, type Attachment } from './route-attachment.ts';
@@ -19,9 +20,9 @@ export function processHttpRoutes(
   ctx: TranslationContext, routes: readonly HTTPRoute[], gateways: readonly GatewayState[],
 ): HttpRouteResult {
   const states = new Map(gateways.map((g) => [keyOf(g.namespace, g.name), g]));
-  // A route's outcome depends on the route, what it looks up, and the Gateway objects it names
-  // (their states are built from them), so the Gateways are looked up through the context.
-  const routeCtx: TranslationContext = { ...ctx, gateways: new Map(gateways.map((g) => [keyOf(g.namespace, g.name), g.gateway])) };
+  // A route's outcome depends on the route, what it looks up, and the specs of the Gateways it
+  // names (their listeners are built from them), so those are looked up through the context.
+  const routeCtx: TranslationContext = { ...ctx, gateways: new Map(gateways.map((g) => [keyOf(g.namespace, g.name), specHash(g)])) };
   const statuses: ObjectStatus[] = [];
   const backends = new Map<string, ServicePortRef>();
   for (const route of routes) {
@@ -33,6 +34,11 @@ export function processHttpRoutes(
     if (outcome.status) statuses.push(outcome.status);
   }
   return { statuses, backends };
+}
+
+function specHash(state: GatewayState): string {
+  const spec: unknown = state.gateway.spec;
+  return spec !== null && typeof spec === 'object' ? immutableHash(spec) : 'none';
 }
 
 /** What processing a route yields, as data: its status and where its valid rules attach. */
