@@ -9,7 +9,7 @@ import type { ObjectStatus, TranslateOptions, TranslateResult } from '../transla
 import { TranslationCache, translate } from '../translator/index.ts';
 import type { FleetEnvelope } from '../supervisor/index.ts';
 import type { Logger } from '../observability/index.ts';
-import { contentHash } from '../util/index.ts';
+import { hashOfParts, immutableHash } from '../util/index.ts';
 import { ConditionClock } from './condition-clock.ts';
 import { Holdoff } from './holdoff.ts';
 import { applyFleetView } from './programmed.ts';
@@ -64,6 +64,11 @@ export interface RebuildTimings {
   readonly publishMs: number;
   /** When the publisher was done sending; absent when nothing was published. */
   readonly publishedAt?: number;
+}
+
+/** Stamped statuses are never mutated, and an unchanged one is the same object (ConditionClock). */
+function statusesHash(statuses: readonly ObjectStatus[]): string {
+  return hashOfParts(statuses.map((s) => immutableHash(s)));
 }
 
 function wallClock(monotonic: number = performance.now()): number {
@@ -176,7 +181,7 @@ export class Controller {
     this.#statusListeners.push(listener);
     if (this.#published) {
       const statuses = this.statuses();
-      this.#statusHash = contentHash(statuses);
+      this.#statusHash = statusesHash(statuses);
       listener(statuses);
     }
     return () => {
@@ -187,7 +192,7 @@ export class Controller {
   #notifyStatuses(): void {
     if (this.#statusListeners.length === 0) return;
     const statuses = this.statuses();
-    const hash = contentHash(statuses);
+    const hash = statusesHash(statuses);
     if (hash === this.#statusHash) return;
     this.#statusHash = hash;
     for (const l of this.#statusListeners) l(statuses);
