@@ -5,8 +5,8 @@ import { GATEWAY_API_GROUP } from '../api/index.ts';
 import { ConditionType, RouteReason, condition, conditionFrom } from './conditions.ts';
 import { keyOf, namespaceOf, type TranslationContext } from './context.ts';
 import { immutableHash } from '../util/index.ts';
-import { translateRouteRules, type RouteTranslation, type TranslatedRule } from './httproute-rules.ts';
-import type { GatewayState } from './model.ts';
+import { translateRouteRules, type RouteTranslation } from './httproute-rules.ts';
+import type { AttachedRules, GatewayState } from './model.ts';
 import { attachToGateway, type Attachment } from './route-attachment.ts';
 import type { ServicePortRef } from './backends.ts';
 import type { ObjectStatus } from './types.ts';
@@ -30,7 +30,7 @@ export function processHttpRoutes(
     const outcome = ctx.cache
       ? ctx.cache.remember('route', route, routeCtx, (c) => processRoute(c, route, states))
       : processRoute(routeCtx, route, states);
-    recordAttachments(route, outcome, states, backends);
+    recordAttachments(outcome, states, backends);
     if (outcome.status) statuses.push(outcome.status);
   }
   return { statuses, backends };
@@ -45,9 +45,8 @@ function specHash(state: GatewayState): string {
 interface RouteOutcome {
   readonly status?: ObjectStatus;
   readonly routeKey: string;
-  /** Listeners by Gateway key and position, with the hostnames the route serves there. */
-  readonly attachments: readonly { readonly gateway: string; readonly listener: number; readonly hostnames: readonly string[] }[];
-  readonly rules: readonly TranslatedRule[];
+  /** Listeners by Gateway key and position, with what the route attaches there (one entry per hostname). */
+  readonly attachments: readonly { readonly gateway: string; readonly listener: number; readonly entries: readonly AttachedRules[] }[];
   /** The backends of the rules, when the route is accepted by some parent. */
   readonly backends?: ReadonlyMap<string, ServicePortRef>;
 }
@@ -56,7 +55,7 @@ function processRoute(ctx: TranslationContext, route: HTTPRoute, states: Readonl
   const routeKey = keyOf(namespaceOf(route), route.metadata.name);
   const refs = Array.isArray(route.spec?.parentRefs) ? route.spec.parentRefs : [];
   const ours = refs.map((ref) => ({ ref, key: gatewayKeyOf(ctx, route, ref) })).filter((p) => p.key !== undefined);
-  if (ours.length === 0) return { routeKey, attachments: [], rules: [] };
+  if (ours.length === 0) return { routeKey, attachments: [] };
   const translation = ctx.cache ? ctx.cache.remember('rules', route, ctx, (c) => translateRouteRules(c, route)) : translateRouteRules(ctx, route);
   const attachments: RouteOutcome['attachments'][number][] = [];
   let accepted = false;
@@ -65,11 +64,14 @@ function processRoute(ctx: TranslationContext, route: HTTPRoute, states: Readonl
     const attachment = attachToGateway(ctx, route, ref, state, translation.hostnames);
     if (!attachment.problem && !translation.routeProblem) {
       accepted = true;
-      for (const { listener, hostnames } of attachment.listeners) attachments.push({ gateway: key!, listener: state.listeners.indexOf(listener), hostnames });
+      for (const { listener, hostnames } of attachment.listeners) {
+        const entries = hostnames.map((hostname) => ({ hostname, route, rules: translation.rules }));
+        attachments.push({ gateway: key!, listener: state.listeners.indexOf(listener), entries });
+      }
     }
     return parentStatus(ctx, route, ref, translation, attachment);
   });
-  return { status: routeStatus(route, parents), routeKey, attachments, rules: translation.rules, ...(accepted ? { backends: translation.backends } : {}) };
+  return { status: routeStatus(route, parents), routeKey, attachments, ...(accepted ? { backends: translation.backends } : {}) };
 }
 
 /** Only parentRefs of kind Gateway naming one of Waygate's Gateways concern Waygate: the key of that Gateway. */
@@ -81,13 +83,13 @@ function gatewayKeyOf(ctx: TranslationContext, route: HTTPRoute, ref: ParentRefe
 }
 
 /** Attach the route's rules to the listeners of this translation's Gateway states. */
-function recordAttachments(route: HTTPRoute, outcome: RouteOutcome, gateways: ReadonlyMap<string, GatewayState>, backends: Map<string, ServicePortRef>): void {
+function recordAttachments(outcome: RouteOutcome, gateways: ReadonlyMap<string, GatewayState>, backends: Map<string, ServicePortRef>): void {
   for (const a of outcome.attachments) {
     const listener = gateways.get(a.gateway)!.listeners[a.listener];
     listener.attachedRoutes.add(outcome.routeKey);
-    for (const hostname of a.hostnames) listener.routes.push({ hostname, route, rules: outcome.rules });
+    for (const entry of a.entries) listener.routes.push(entry);
   }
-  if (outcome.backends) for (const [name, ref] of outcome.backends) backends.set(name, ref);
+  outcome.backends?.forEach((ref, name) => backends.set(name, ref));
 }
 
 function parentStatus(

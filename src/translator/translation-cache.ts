@@ -182,7 +182,7 @@ function sameEntries(a: readonly AttachedRules[], b: readonly AttachedRules[]): 
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
     const y = b[i];
-    if (x.rules !== y.rules || x.hostname !== y.hostname || x.route !== y.route) return false;
+    if (x !== y && (x.rules !== y.rules || x.hostname !== y.hostname || x.route !== y.route)) return false;
   }
   return true;
 }
