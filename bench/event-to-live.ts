@@ -8,8 +8,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client } from 'undici';
+import { startKubeApiServer, type KubeApiServer, type KubeJson } from '../test/helpers/kube-apiserver.ts';
 import {
-  addedPath, clusterFiles, namespaceName, namespaceObjects, pickTarget, toYaml,
+  addedPath, clusterFiles, clusterObjects, namespaceObjects, pickTarget, toYaml,
   type ChangeMode, type ClusterOptions, type Target,
 } from './lib/cluster.ts';
 import { ProcessGroup } from './lib/processes.ts';
@@ -18,7 +19,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 interface Options {
   readonly cluster: ClusterOptions;
-  readonly source: 'file';
+  readonly source: 'file' | 'kubernetes';
   readonly workers: number;
   readonly changes: number;
   readonly warmup: number;
@@ -34,7 +35,8 @@ interface Options {
 }
 
 const HELP = `usage: npx node bench/event-to-live.ts [options]   (each also as BENCH_<NAME> in the environment)
-  --source <s>        where the change is made: file (a manifest file on disk) (file)
+  --source <s>        where the change is made: file (a manifest file on disk) or kubernetes
+                      (an update through a test API server, Waygate with --kubernetes) (file)
   --workers <n>       Waygate workers; 0: a single process (2)
   --routes <n>        HTTPRoutes (5000)
   --services <n>      Services, each with one EndpointSlice of 3 endpoints (1000)
@@ -74,7 +76,7 @@ function parseOptions(): Options {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} ${text}: expected a whole number ≥ ${min}`);
     return n;
   };
-  if (v.source !== 'file') throw new Error(`--source ${v.source}: only file is available yet (see bench/README.md)`);
+  if (v.source !== 'file' && v.source !== 'kubernetes') throw new Error(`--source ${v.source}: expected file or kubernetes`);
   if (v.change !== 'backend' && v.change !== 'path') throw new Error(`--change ${v.change}: expected backend or path`);
   if (v.edit !== 'rename' && v.edit !== 'in-place') throw new Error(`--edit ${v.edit}: expected rename or in-place`);
   const basePort = num('base-port', v['base-port'], 1024);
@@ -82,6 +84,7 @@ function parseOptions(): Options {
     cluster: {
       routes: num('routes', v.routes, 1), services: num('services', v.services, 2), namespaces: num('namespaces', v.namespaces, 2),
       gatewayPort: basePort, backendPorts: [basePort + 2, basePort + 3, basePort + 4, basePort + 5],
+      gatewayAddresses: v.source === 'file',
     },
     source: v.source, workers: num('workers', v.workers, 0), changes: num('changes', v.changes, 1),
     warmup: num('warmup', v.warmup, 0), intervalMs: num('interval', v.interval, 0), timeoutMs: num('timeout', v.timeout, 100),
@@ -121,13 +124,21 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
 
 interface Probe {
   readonly path: string;
-  /** Whether a response shows change `variant` (0: the cluster as first written). */
+  /** Whether a response shows what it is checked for. */
   seen(status: number, body: string): boolean;
 }
 
-function probeFor(o: Options, target: Target, variant: number): Probe {
-  if (o.change === 'path') return { path: addedPath(target, variant), seen: (status) => status === 200 };
-  const port = String(target.backendPorts[variant % 2]);
+/**
+ * What a request sees once change `n` is live (`before`: while change n - 1 is, 0 being the
+ * cluster as first written). `backend`: the body names the backend. `path`: change n's new path
+ * answers 200, and 404 before it.
+ */
+function probeFor(o: Options, target: Target, n: number, when: 'before' | 'after' = 'after'): Probe {
+  if (o.change === 'path') {
+    const status = when === 'after' ? 200 : 404;
+    return { path: addedPath(target, n), seen: (s) => s === status };
+  }
+  const port = String(target.backendPorts[(when === 'after' ? n : n - 1) % 2]);
   return { path: target.path, seen: (status, body) => status === 200 && body.trim() === port };
 }
 
@@ -165,6 +176,74 @@ function writeManifest(path: string, text: string, mode: Options['edit']): void 
   renameSync(tmp, path);
 }
 
+/** Where changes are made: Waygate's arguments for it, and change n made ready to apply at once. */
+interface ChangeSource {
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** Resolves once Waygate's own start-up work on the source is done (e.g. writing every status). */
+  settled(): Promise<void>;
+  prepare(n: number): () => void;
+  stop(): Promise<void>;
+}
+
+/** One manifest file per namespace; a change rewrites the target's file. */
+function fileSource(o: Options, dir: string, target: Target): ChangeSource {
+  const manifests = join(dir, 'manifests');
+  mkdirSync(manifests);
+  for (const [name, text] of clusterFiles(o.cluster)) writeFileSync(join(manifests, name), text);
+  const file = join(manifests, `${target.namespace}.yaml`);
+  const nsIndex = Number(target.namespace.slice('team-'.length));
+  return {
+    args: ['--manifests', manifests],
+    env: {},
+    settled: async () => {},
+    prepare: (n) => {
+      const text = toYaml(namespaceObjects(o.cluster, nsIndex, { target, variant: n, mode: o.change }));
+      return () => writeManifest(file, text, o.edit);
+    },
+    stop: async () => {},
+  };
+}
+
+const POD_NAMESPACE = 'waygate-system';
+const WRITES = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+
+/** Resolves once `count()` has not changed for `ms`. */
+async function quietFor(ms: number, count: () => number, what: string): Promise<void> {
+  let last = count();
+  let since = Date.now();
+  let reported = Date.now();
+  while (Date.now() - since < ms) {
+    await sleep(100);
+    const now = count();
+    if (now !== last) [last, since] = [now, Date.now()];
+    if (Date.now() - reported > 10_000) {
+      log(`waiting for ${what} to stop: ${now} so far`);
+      reported = Date.now();
+    }
+  }
+}
+
+/** A test API server holding the cluster; a change is an update of the target HTTPRoute. */
+async function kubernetesSource(o: Options, target: Target): Promise<ChangeSource> {
+  const api: KubeApiServer = await startKubeApiServer({ namespaces: ['default', 'kube-system', POD_NAMESPACE] });
+  for (const obj of clusterObjects(o.cluster)) api.create(obj as unknown as KubeJson);
+  const nsIndex = Number(target.namespace.slice('team-'.length));
+  return {
+    args: ['--kubernetes', '--kubeconfig', api.kubeconfigPath],
+    env: { POD_NAME: 'waygate-bench', POD_NAMESPACE },
+    // The leader writes the status of every object once after start: wait until those writes
+    // stop (the Lease is renewed every few seconds for as long as it runs).
+    settled: () => quietFor(2000, () => api.requests.filter((r) => WRITES.has(r.verb) && r.resource !== 'leases').length, 'status writes'),
+    prepare: (n) => {
+      const route = namespaceObjects(o.cluster, nsIndex, { target, variant: n, mode: o.change })
+        .find((obj) => obj.kind === 'HTTPRoute' && obj.metadata.name === target.name)!;
+      return () => void api.update(route as unknown as KubeJson);
+    },
+    stop: () => api.stop(),
+  };
+}
+
 interface Sample {
   readonly n: number;
   readonly writtenAt: number;
@@ -173,24 +252,21 @@ interface Sample {
   readonly firstSeenAt?: number;
 }
 
-async function measure(o: Options, manifests: string, target: Target): Promise<Sample[]> {
-  const origin = `http://127.0.0.1:${o.cluster.gatewayPort}`;
-  const nsIndex = Number(target.namespace.slice('team-'.length));
-  const file = join(manifests, `${target.namespace}.yaml`);
+async function measure(o: Options, source: ChangeSource, origin: string, target: Target): Promise<Sample[]> {
   const samples: Sample[] = [];
   let nextAt = 0;
   for (let n = 1; n <= o.warmup + o.changes; n++) {
-    const text = toYaml(namespaceObjects(o.cluster, nsIndex, { target, variant: n, mode: o.change }));
+    const change = source.prepare(n);
     // New connections each time, so changes are seen through every worker (the kernel spreads
     // connections over them); each first confirms the state before the change.
     const clients = Array.from({ length: o.probes }, () => new Client(origin, { pipelining: 1 }));
-    const before = probeFor(o, target, n - 1);
+    const before = probeFor(o, target, n, 'before');
     const ok = await Promise.all(clients.map((c) => ask(c, target.host, before)));
     if (!ok.every(Boolean)) throw new Error(`change ${n - 1} is not what every connection sees before change ${n}`);
     await sleep(Math.max(0, nextAt - wallClock()));
     const writtenAt = wallClock();
     nextAt = writtenAt + o.intervalMs;
-    writeManifest(file, text, o.edit);
+    change();
     const after = probeFor(o, target, n);
     const seen = await Promise.all(clients.map((c) => pollUntilSeen(c, target.host, after, writtenAt + o.timeoutMs, o.pollMs)));
     await Promise.all(clients.map((c) => c.close()));
@@ -246,7 +322,7 @@ function stagesOf(s: Sample, published: readonly PublishLine[], live: readonly L
   const w = workers.reduce((a, b) => (b.liveAt > a.liveAt ? b : a));
   const t = p.timings;
   return {
-    'provider (watch, read, parse)': t.changedAt! - s.writtenAt,
+    'provider (watch/read, parse)': t.changedAt! - s.writtenAt,
     'holdoff': t.startedAt - t.changedAt!,
     'snapshot': t.snapshotMs,
     'snapshot hash': t.hashMs,
@@ -294,7 +370,7 @@ function report(o: Options, samples: readonly Sample[], logFile: string): string
   const what = o.change === 'backend' ? 'switch the backend of one rule of one HTTPRoute' : 'add a path (one Exact rule) to one HTTPRoute';
   return [
     `event-to-live: ${c.routes} HTTPRoutes, ${c.services} Services (one EndpointSlice each, 3 endpoints), 3 Gateways, ${c.namespaces} namespaces`,
-    `source: a manifest file per namespace, rewritten ${o.edit === 'rename' ? 'by rename' : 'in place'}; ${o.workers === 0 ? 'a single process (--workers 0)' : `${o.workers} workers`}`,
+    `source: ${o.source === 'file' ? `a manifest file per namespace, rewritten ${o.edit === 'rename' ? 'by rename' : 'in place'}` : 'a test API server (waygate serve --kubernetes), the HTTPRoute replaced'}; ${o.workers === 0 ? 'a single process (--workers 0)' : `${o.workers} workers`}`,
     `change: ${what}; ${samples.length} changes ${o.intervalMs} ms apart (after ${o.warmup} not counted); ${o.probes} new keep-alive connections per change poll (${o.pollMs} ms apart) until each sees it`,
     '',
     table([
@@ -311,24 +387,23 @@ function report(o: Options, samples: readonly Sample[], logFile: string): string
 
 // --- main ------------------------------------------------------------------------------------
 
-async function main(group: ProcessGroup, dir: string, o: Options): Promise<void> {
+async function main(group: ProcessGroup, dir: string, o: Options, sources: ChangeSource[]): Promise<void> {
   const c = o.cluster;
   const admin = o.basePort + 9;
   for (const port of [c.gatewayPort, c.gatewayPort + 1, ...c.backendPorts, admin]) await assertPortFree(port);
   log(`temporary directory ${dir}`);
-  const manifests = join(dir, 'manifests');
-  mkdirSync(manifests);
-  for (const [name, text] of clusterFiles(c)) writeFileSync(join(manifests, name), text);
   const target = pickTarget(c);
-  log(`${c.routes} HTTPRoutes and ${c.services} Services in ${c.namespaces} namespaces; changing HTTPRoute ${target.namespace}/${target.name} in ${namespaceName(Number(target.namespace.slice(5)))}.yaml`);
+  const source = o.source === 'file' ? fileSource(o, dir, target) : await kubernetesSource(o, target);
+  sources.push(source);
+  log(`${c.routes} HTTPRoutes and ${c.services} Services in ${c.namespaces} namespaces (${o.source}); changing HTTPRoute ${target.namespace}/${target.name}`);
 
   group.start('backends', process.execPath, [join(ROOT, 'bench', 'lib', 'echo-server.ts'), ...c.backendPorts.map(String)], join(dir, 'backends.log'));
   const logFile = join(dir, 'waygate.log');
   const args = [
-    join(ROOT, 'bin', 'waygate.ts'), 'serve', '--manifests', manifests, '--workers', String(o.workers),
+    join(ROOT, 'bin', 'waygate.ts'), 'serve', ...source.args, '--workers', String(o.workers),
     '--admin-address', `127.0.0.1:${admin}`, '--listen-address', '127.0.0.1',
   ];
-  const env = { ...process.env, WAYGATE_LOG_LEVEL: 'debug', ...(o.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${o.profile}` } : {}) };
+  const env = { ...process.env, ...source.env, WAYGATE_LOG_LEVEL: 'debug', ...(o.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${o.profile}` } : {}) };
   const started = Date.now();
   const waygate = group.start('waygate', process.execPath, args, logFile, env);
   let exited = false;
@@ -337,14 +412,24 @@ async function main(group: ProcessGroup, dir: string, o: Options): Promise<void>
     if (exited) throw new Error(`Waygate exited early; see ${logFile}`);
     return (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200;
   });
+  await source.settled();
   log(`Waygate ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  const client = new Client(`http://127.0.0.1:${c.gatewayPort}`);
-  await waitFor('the target route to answer', 10_000, () => ask(client, target.host, probeFor(o, target, 0)));
+  const origin = `http://127.0.0.1:${await listenerPort(admin, 'gateway/infra/public/http')}`;
+  const client = new Client(origin);
+  await waitFor('the target route to answer', 30_000, () => ask(client, target.host, probeFor(o, target, 1, 'before')));
   await client.close();
 
-  const samples = await measure(o, manifests, target);
+  const samples = await measure(o, source, origin, target);
   await group.stopAll(10_000);
   process.stdout.write(report(o, samples, logFile) + '\n');
+}
+
+/** The port a listener is served on, from the configuration Waygate publishes (in a cluster: a container port). */
+async function listenerPort(admin: number, listener: string): Promise<number> {
+  const config = (await (await fetch(`http://127.0.0.1:${admin}/api/config`)).json()) as { ir: { binds: { port: number; listeners: { name: string }[] }[] } };
+  const bind = config.ir.binds.find((b) => b.listeners.some((l) => l.name === listener));
+  if (!bind) throw new Error(`listener ${listener} is not in the published configuration`);
+  return bind.port;
 }
 
 async function run(): Promise<void> {
@@ -352,7 +437,8 @@ async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'waygate-event-to-live-'));
   const group = new ProcessGroup();
   let cleaning: Promise<void> | undefined;
-  const cleanup = () => (cleaning ??= group.stopAll(10_000).then(() => {
+  const sources: ChangeSource[] = [];
+  const cleanup = () => (cleaning ??= group.stopAll(10_000).then(() => Promise.all(sources.map((s) => s.stop()))).then(() => {
     if (o.keep) log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }));
@@ -364,7 +450,7 @@ async function run(): Promise<void> {
     });
   }
   try {
-    await main(group, dir, o);
+    await main(group, dir, o, sources);
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n`);
     process.exitCode = 1;

@@ -12,6 +12,8 @@ export interface ClusterOptions {
   readonly gatewayPort: number;
   /** Echo backends; every endpoint of a Service is one of them (on 127.0.0.1, .2 and .3). */
   readonly backendPorts: readonly number[];
+  /** Gateways ask for 127.0.0.1 in spec.addresses (from files); in a cluster they get a Service instead. */
+  readonly gatewayAddresses?: boolean;
 }
 
 export type Manifest = Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } };
@@ -56,7 +58,7 @@ export function gatewayObjects(o: ClusterOptions): Manifest[] {
     metadata: { name, namespace: GATEWAY_NS },
     spec: {
       gatewayClassName: 'waygate',
-      addresses: [{ type: 'IPAddress', value: '127.0.0.1' }],
+      ...(o.gatewayAddresses === false ? {} : { addresses: [{ type: 'IPAddress', value: '127.0.0.1' }] }),
       listeners: [{ name: 'http', protocol: 'HTTP', port, ...(hostname ? { hostname } : {}), allowedRoutes: { namespaces: from } }],
     },
   });
