@@ -13,7 +13,7 @@ import {
   addedPath, clusterFiles, clusterObjects, namespaceObjects, pickTarget, toYaml,
   type ChangeMode, type ClusterOptions, type Target,
 } from './lib/cluster.ts';
-import { ProcessGroup } from './lib/processes.ts';
+import { ProcessGroup, runCleanly } from './lib/processes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -436,27 +436,13 @@ async function run(): Promise<void> {
   const o = parseOptions();
   const dir = mkdtempSync(join(tmpdir(), 'waygate-event-to-live-'));
   const group = new ProcessGroup();
-  let cleaning: Promise<void> | undefined;
   const sources: ChangeSource[] = [];
-  const cleanup = () => (cleaning ??= group.stopAll(10_000).then(() => Promise.all(sources.map((s) => s.stop()))).then(() => {
+  const cleanup = () => (group.stopAll(10_000).then(() => Promise.all(sources.map((s) => s.stop()))).then(() => {
     if (o.keep) log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }));
   process.once('exit', () => group.killAllNow());
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      log(`${sig}: stopping`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-  try {
-    await main(group, dir, o, sources);
-  } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  } finally {
-    await cleanup();
-  }
+  await runCleanly(() => main(group, dir, o, sources), cleanup);
 }
 
 await run();

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { backendConf, proxyConf, type Endpoint } from './lib/nginx-conf.ts';
-import { ProcessGroup } from './lib/processes.ts';
+import { ProcessGroup, runCleanly } from './lib/processes.ts';
 import { backendsYaml, gatewayYaml, ROUTE_FILE, routeYaml } from './lib/waygate-manifests.ts';
 import { killRunningWrk, runWrk, socketErrorTotal, statusCountingScript, type WrkOptions, type WrkResult } from './lib/wrk.ts';
 
@@ -404,8 +404,7 @@ async function run(): Promise<void> {
   const o = parseOptions();
   const dir = mkdtempSync(join(tmpdir(), 'waygate-bench-'));
   const group = new ProcessGroup();
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () => (cleaning ??= Promise.resolve(killRunningWrk()).then(() => group.stopAll(5000)).then(() => {
+  const cleanup = () => (Promise.resolve(killRunningWrk()).then(() => group.stopAll(5000)).then(() => {
     if (o.keep) log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }));
@@ -413,20 +412,7 @@ async function run(): Promise<void> {
     killRunningWrk();
     group.killAllNow();
   });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      log(`${sig}: stopping`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-  try {
-    await main(group, dir, o);
-  } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  } finally {
-    await cleanup();
-  }
+  await runCleanly(() => main(group, dir, o), cleanup);
 }
 
 await run();

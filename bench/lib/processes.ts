@@ -52,3 +52,26 @@ function signal(child: ChildProcess, sig: NodeJS.Signals, group: boolean): void 
     // ESRCH: already gone.
   }
 }
+
+/**
+ * Runs a bench's body so that its processes and files go whatever happens: `cleanup` (run once)
+ * after the body, on SIGINT/SIGTERM/SIGHUP (then exit 130), and an error sets exit code 1.
+ */
+export async function runCleanly(body: () => Promise<void>, cleanup: () => Promise<void>): Promise<void> {
+  let cleaning: Promise<void> | undefined;
+  const once = () => (cleaning ??= cleanup());
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      process.stderr.write(`# ${sig}: stopping\n`);
+      void once().finally(() => process.exit(130));
+    });
+  }
+  try {
+    await body();
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  } finally {
+    await once();
+  }
+}
