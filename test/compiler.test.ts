@@ -47,7 +47,7 @@ test('host normalization strips the port, lower-cases and ignores a trailing dot
 
 test('listener host specificity: exact, then longest wildcard, then no hostname', () => {
   const listener = (name: string, hostname?: string): IRHttpListener => ({
-    name, hostname, virtualHosts: [{ hostname: '*', routes: [route(name)] }],
+    name, hostname, port: 80, virtualHosts: [{ hostname: '*', routes: [route(name)] }],
   });
   const bind = bindOf([
     listener('any'), listener('wild', '*.example.com'), listener('deep', '*.b.example.com'), listener('exact', 'a.b.example.com'),
@@ -61,16 +61,16 @@ test('listener host specificity: exact, then longest wildcard, then no hostname'
 });
 
 test('no listener without hostname: unmatched hosts get no route', () => {
-  const bind = bindOf([{ name: 'wild', hostname: '*.example.com', virtualHosts: [{ hostname: '*.example.com', routes: [route('r')] }] }]);
+  const bind = bindOf([{ name: 'wild', hostname: '*.example.com', port: 80, virtualHosts: [{ hostname: '*.example.com', routes: [route('r')] }] }]);
   assert.equal(pick(bind, 'a.example.com'), 'r');
   assert.equal(pick(bind, 'example.com'), undefined);
 });
 
 test('no fall-through to a less specific listener or virtual host when routes do not match', () => {
   const bind = bindOf([
-    { name: 'any', virtualHosts: [{ hostname: '*', routes: [route('any-root')] }] },
+    { name: 'any', port: 80, virtualHosts: [{ hostname: '*', routes: [route('any-root')] }] },
     {
-      name: 'wild', hostname: '*.example.com',
+      name: 'wild', hostname: '*.example.com', port: 80,
       virtualHosts: [
         { hostname: '*.example.com', routes: [route('wild-root')] },
         { hostname: 'api.example.com', routes: [route('api-only', { path: { type: 'PathPrefix', value: '/api' } })] },
@@ -84,7 +84,7 @@ test('no fall-through to a less specific listener or virtual host when routes do
 });
 
 test('path prefix has segment semantics', () => {
-  const bind = bindOf([{ name: 'l', virtualHosts: [{ hostname: '*', routes: [
+  const bind = bindOf([{ name: 'l', port: 80, virtualHosts: [{ hostname: '*', routes: [
     route('foo', { path: { type: 'PathPrefix', value: '/foo' } }),
     route('bar-slash', { path: { type: 'PathPrefix', value: '/bar/' } }),
     route('exact', { path: { type: 'Exact', value: '/exact' } }),
@@ -99,14 +99,14 @@ test('path prefix has segment semantics', () => {
 });
 
 test('prefix / matches every path; first matching route in list order wins', () => {
-  const bind = bindOf([{ name: 'l', virtualHosts: [{ hostname: '*', routes: [
+  const bind = bindOf([{ name: 'l', port: 80, virtualHosts: [{ hostname: '*', routes: [
     route('slash', { path: { type: 'PathPrefix', value: '/' } }), route('later', { path: { type: 'PathPrefix', value: '/a' } }),
   ] }] }]);
   for (const path of ['/', '/a', '/anything/at/all']) assert.equal(pick(bind, 'h', path), 'slash');
 });
 
 test('method, header and query matching', () => {
-  const bind = bindOf([{ name: 'l', virtualHosts: [{ hostname: '*', routes: [
+  const bind = bindOf([{ name: 'l', port: 80, virtualHosts: [{ hostname: '*', routes: [
     route('post', { method: 'POST' }),
     route('hdr', { headers: [{ name: 'x-env', type: 'Exact', value: 'canary' }] }),
     route('hdr-re', { headers: [{ name: 'x-user', type: 'RegularExpression', value: 'a.*,b' }] }),
@@ -135,7 +135,7 @@ test('method, header and query matching', () => {
 
 test('an invalid regular expression is reported and its route never matches', () => {
   const ir: IR = { binds: [{ name: 'b', address: '127.0.0.1', port: 80, protocol: 'HTTP', listeners: [
-    { name: 'l', virtualHosts: [{ hostname: '*', routes: [route('bad', { path: { type: 'RegularExpression', value: '(' } }), route('good')] }] },
+    { name: 'l', port: 80, virtualHosts: [{ hostname: '*', routes: [route('bad', { path: { type: 'RegularExpression', value: '(' } }), route('good')] }] },
   ] }], backends: [] };
   const compiled = compile(ir);
   assert.equal(compiled.errors.length, 1);

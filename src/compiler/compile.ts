@@ -83,6 +83,8 @@ function compileRoute(route: IRRoute, id: number, errors: string[]): CompiledRou
 function compileAction(route: IRRoute): CompiledAction {
   const action = route.action;
   if (action.type === 'DirectResponse') return { type: 'DirectResponse', status: action.status };
+  // Redirects are not compiled yet: answered as a server error rather than forwarded wrongly.
+  if (action.type === 'Redirect') return { type: 'DirectResponse', status: 500 };
   const choices = action.backends.map((c) => ({ weight: c.weight, backend: c.backend, status: c.status ?? 500 }));
   return { type: 'Forward', choices };
 }

@@ -4,8 +4,29 @@
 export interface IR {
   /** One entry per socket the workers bind (address and port), sorted by name. */
   readonly binds: readonly IRBind[];
-  /** Every backend (a Service port) any route forwards to, sorted by name. */
+  /** Every backend (a Service port) any route forwards to or mirrors to, sorted by name. */
   readonly backends: readonly IRBackend[];
+  /**
+   * Every certificate an HTTPS listener serves, sorted by name; absent when there is none.
+   * Carries private keys: dumps for people (`waygate translate`, the admin API) redact them.
+   */
+  readonly certificates?: readonly IRCertificate[];
+}
+
+/** A certificate and its key, from a Secret of type `kubernetes.io/tls`, checked by the translator. */
+export interface IRCertificate {
+  /** Stable name: `secret/<namespace>/<name>`. */
+  readonly name: string;
+  /** PEM: the leaf certificate first, then its chain. */
+  readonly certificatePem: string;
+  /** PEM: the private key of the leaf certificate. */
+  readonly privateKeyPem: string;
+  /**
+   * The DNS names the leaf certificate is valid for (subjectAltName DNS entries, or the subject
+   * CN when there is none), lower-case, wildcards as `*.example.com`; sorted. The data plane
+   * picks a listener's certificate by the TLS server name with these.
+   */
+  readonly hostnames: readonly string[];
 }
 
 export interface IRBind {
@@ -13,7 +34,12 @@ export interface IRBind {
   readonly name: string;
   readonly address: string;
   readonly port: number;
-  readonly protocol: 'HTTP';
+  /**
+   * HTTPS binds terminate TLS: the server name (SNI) chooses the listener (most specific
+   * hostname, as for Host), and the listener's certificate whose hostnames match the server
+   * name (exact, then wildcard, else its first). HTTP and HTTPS listeners never share a bind.
+   */
+  readonly protocol: 'HTTP' | 'HTTPS';
   /**
    * The Gateway listeners that share this socket. A request is served by the listener whose
    * hostname matches the request host most specifically (exact, then the longest wildcard,
@@ -28,6 +54,13 @@ export interface IRHttpListener {
   readonly name: string;
   /** The listener hostname (exact or `*.` wildcard); absent means every host. */
   readonly hostname?: string;
+  /**
+   * The Gateway listener's own port (`spec.listeners[].port`), which is what clients see; the
+   * bind's port differs in a cluster (a container port). Redirects use it.
+   */
+  readonly port: number;
+  /** HTTPS listeners: names of IRCertificates, in `certificateRefs` order (at least one). */
+  readonly certificates?: readonly string[];
   /**
    * Virtual hosts from the attached routes' hostnames intersected with the listener's.
    * A request goes to the most specific matching virtual host (exact, then the longest
@@ -50,6 +83,69 @@ export interface IRRoute {
   readonly action: IRAction;
   /** Route timeouts in milliseconds (HTTPRouteRule.timeouts); absent: the defaults. */
   readonly timeouts?: IRTimeouts;
+  /** The rule's filters (HTTPRouteRule.filters); absent: none. */
+  readonly filters?: IRFilters;
+  /** HTTPRouteRule.retry (experimental channel); absent: no retry beyond the connection-level ones. */
+  readonly retry?: IRRouteRetry;
+}
+
+/**
+ * Filters of a rule or of one backendRef. On a request they apply in this order: CORS (a
+ * preflight is answered here and goes no further), request headers, URL rewrite, mirrors; the
+ * response headers modifier applies to every answer of the route, Waygate's own included.
+ */
+export interface IRFilters {
+  readonly requestHeaders?: IRHeaderModifier;
+  readonly responseHeaders?: IRHeaderModifier;
+  readonly urlRewrite?: IRUrlRewrite;
+  /** Copies of the request sent to other backends; their answers are read and dropped. */
+  readonly mirrors?: readonly IRMirror[];
+  readonly cors?: IRCors;
+}
+
+/** HTTPHeaderFilter: names lower-case; `set` replaces every value, `add` appends one, `remove` drops every value. */
+export interface IRHeaderModifier {
+  readonly set: readonly { readonly name: string; readonly value: string }[];
+  readonly add: readonly { readonly name: string; readonly value: string }[];
+  readonly remove: readonly string[];
+}
+
+/** HTTPPathModifier. ReplacePrefixMatch replaces the matched prefix (the route's PathPrefix match value). */
+export interface IRPathModifier {
+  readonly type: 'ReplaceFullPath' | 'ReplacePrefixMatch';
+  readonly value: string;
+}
+
+export interface IRUrlRewrite {
+  /** Replaces the Host header sent upstream. */
+  readonly hostname?: string;
+  readonly path?: IRPathModifier;
+}
+
+export interface IRMirror {
+  /** Name of an IRBackend. */
+  readonly backend: string;
+  /** The share of requests mirrored: numerator / denominator (100 / 100 when all). */
+  readonly numerator: number;
+  readonly denominator: number;
+}
+
+/** HTTPCORSFilter, as written (origins may hold `*` wildcards); method and header names as given. */
+export interface IRCors {
+  readonly allowOrigins: readonly string[];
+  readonly allowCredentials: boolean;
+  readonly allowMethods: readonly string[];
+  readonly allowHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly maxAgeSeconds: number;
+}
+
+/** HTTPRouteRetry: answers with one of `codes` (or a connection failure) are retried `attempts` times, `backoffMs` apart at least. */
+export interface IRRouteRetry {
+  /** Sorted, without duplicates; each 400–599. */
+  readonly codes: readonly number[];
+  readonly attempts: number;
+  readonly backoffMs: number;
 }
 
 export interface IRTimeouts {
@@ -69,7 +165,22 @@ export interface IRMatch {
   readonly queryParams: readonly { readonly name: string; readonly type: IRStringMatchType; readonly value: string }[];
 }
 
-export type IRAction = IRForwardAction | IRDirectResponseAction;
+export type IRAction = IRForwardAction | IRDirectResponseAction | IRRedirectAction;
+
+/**
+ * HTTPRequestRedirectFilter: the gateway answers `statusCode` with a Location built from the
+ * request, each field absent keeping the request's value. Port rules (spec): with `port`
+ * absent, `scheme` set means its well-known port (http 80, https 443), `scheme` absent means
+ * the listener's port; the port is left out of Location when it is the scheme's well-known one.
+ */
+export interface IRRedirectAction {
+  readonly type: 'Redirect';
+  readonly scheme?: 'http' | 'https';
+  readonly hostname?: string;
+  readonly port?: number;
+  readonly path?: IRPathModifier;
+  readonly statusCode: 301 | 302 | 303 | 307 | 308;
+}
 
 export interface IRForwardAction {
   readonly type: 'Forward';
@@ -108,6 +219,8 @@ export interface IRWeightedBackend {
   readonly backend?: string;
   /** Status to answer when `backend` is absent. */
   readonly status?: number;
+  /** The backendRef's own filters, applied after the rule's; absent: none. */
+  readonly filters?: IRFilters;
 }
 
 export interface IRDirectResponseAction {

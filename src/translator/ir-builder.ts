@@ -35,8 +35,8 @@ function buildListener(ctx: TranslationContext, listener: ListenerState): IRHttp
   const hostnames = [...byHostname.keys()].sort(compareText);
   const virtualHosts: IRVirtualHost[] = hostnames.map((hostname) => virtualHost(ctx, listener.irName, byHostname, wildcards, hostname));
   return listener.hostname === undefined
-    ? { name: listener.irName, virtualHosts }
-    : { name: listener.irName, hostname: listener.hostname, virtualHosts };
+    ? { name: listener.irName, port: listener.spec.port, virtualHosts }
+    : { name: listener.irName, hostname: listener.hostname, port: listener.spec.port, virtualHosts };
 }
 
 /** The routes attached to a listener by the hostname they were attached for. */

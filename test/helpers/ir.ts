@@ -10,7 +10,7 @@ export function listener(name: string, routesOrVhosts: IRRoute[] | IRVirtualHost
   const vhosts = routesOrVhosts.length > 0 && 'hostname' in routesOrVhosts[0]
     ? (routesOrVhosts as IRVirtualHost[])
     : [{ hostname: hostname ?? '*', routes: routesOrVhosts as IRRoute[] }];
-  return { name, hostname, virtualHosts: vhosts };
+  return { name, hostname, port: 80, virtualHosts: vhosts };
 }
 
 export function forward(name: string, choices: IRWeightedBackend[] | string, match: Partial<IRMatch> = {}, timeouts?: IRTimeouts): IRRoute {
