@@ -130,6 +130,31 @@ test('a listener whose socket cannot be bound is reported PortUnavailable', asyn
   controller.stop();
 });
 
+test('Holdoff runs a lone change at once, without waiting for the quiet period', async () => {
+  let runs = 0;
+  const h = new Holdoff(() => runs++, 1000, 5000);
+  h.trigger();
+  await sleep(50);
+  assert.equal(runs, 1, 'a change after a quiet period does not wait the 1000 ms holdoff');
+  h.cancel();
+});
+
+test('Holdoff coalesces the changes that follow a run into one more run', async () => {
+  let runs = 0;
+  const h = new Holdoff(() => runs++, 100, 5000);
+  h.trigger();
+  await sleep(20);
+  assert.equal(runs, 1);
+  for (let i = 0; i < 5; i++) {
+    h.trigger();
+    await sleep(5);
+  }
+  assert.equal(runs, 1, 'changes within the holdoff of a run wait for quiet');
+  await sleep(250);
+  assert.equal(runs, 2);
+  h.cancel();
+});
+
 test('Holdoff runs once per burst', async () => {
   let runs = 0;
   const h = new Holdoff(() => runs++, 20, 200);
