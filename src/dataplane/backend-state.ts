@@ -88,6 +88,8 @@ export class BackendState implements DnsSubscriber {
   /** A DNS backend's name and port; its endpoints are the watch's addresses at that port. */
   #dns: { readonly hostname: string; readonly port: number; readonly watch: DnsWatch } | undefined = undefined;
   #upstream: UpstreamPools | undefined = undefined;
+  /** The IR backend of the last update. */
+  #source: IRBackend | undefined = undefined;
   #closed = false;
 
   constructor(
@@ -114,6 +116,13 @@ export class BackendState implements DnsSubscriber {
 
   /** Takes the endpoints of `backend`, acquiring their pools; adds their keys to `keys`. */
   update(backend: IRBackend, upstream: UpstreamPools, keys: Set<string>): void {
+    // IR objects are never mutated and a worker keeps the objects of unchanged parts, so the
+    // same object means nothing to do: most backends of a new version are the same objects.
+    if (backend === this.#source && upstream === this.#upstream && this.#poolsOpen()) {
+      for (const key of this.pools.keys()) keys.add(key);
+      return;
+    }
+    this.#source = backend;
     this.#upstream = upstream;
     this.#watch(backend.dns);
     this.#setHashKey(backend.policy);
@@ -126,6 +135,11 @@ export class BackendState implements DnsSubscriber {
     const dns = this.#dns;
     this.#setEndpoints(dns === undefined ? backend.endpoints : dnsEndpoints(dns.watch.addresses, dns.port), changed);
     for (const key of this.pools.keys()) keys.add(key);
+  }
+
+  #poolsOpen(): boolean {
+    for (const pool of this.pools.values()) if (pool.closed || pool.destroyed) return false;
+    return true;
   }
 
   /** A DNS backend's watch (shared by the worker); undefined for other backends. */
