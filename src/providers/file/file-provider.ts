@@ -8,7 +8,13 @@ import type { Store } from '../../resources/index.ts';
 import { supportedKind } from '../../resources/index.ts';
 import type { Logger } from '../../observability/index.ts';
 import { ObjectIdentity } from './object-identity.ts';
-import { parseManifests, type DocumentCache, type ManifestError } from './parse-manifests.ts';
+import { parseManifests, type DocumentCache, type ManifestError, type ParsedManifests } from './parse-manifests.ts';
+
+/** A file parsed, and what the provider held for it before. */
+interface ParsedFile {
+  readonly parsed: ParsedManifests;
+  readonly previous: { readonly objects: readonly KubeObject[] } | undefined;
+}
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 export const FILE_SOURCE = 'file';
@@ -17,7 +23,10 @@ export interface FileProviderOptions {
   readonly paths: readonly string[];
   readonly store: Store;
   readonly logger: Logger;
-  /** Quiet time after the last file event before files are re-read. */
+  /**
+   * Quiet time after the last file event before files are re-read (default 2 ms): it only
+   * gathers the events of one save; the settle time below is what guards against half-written files.
+   */
   readonly debounceMs?: number;
   /** How long a file must stay unchanged after it is read for the read to count. */
   readonly settleMs?: number;
@@ -119,7 +128,7 @@ export class FileProvider {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#reading = this.#reading.then(() => this.#reload()).catch((err) => this.#opts.logger.error({ err }, 'manifest reload failed'));
-    }, this.#opts.debounceMs ?? 10);
+    }, this.#opts.debounceMs ?? 2);
   }
 
   async #reload(): Promise<void> {
@@ -136,20 +145,22 @@ export class FileProvider {
   }
 
   async #readFile(file: string, settle = false): Promise<void> {
-    let text: string;
+    let parsed: ParsedFile;
     const eventsBefore = this.#events.get(file);
     try {
       const before = await stat(file);
-      text = await readFile(file, 'utf8');
+      const text = await readFile(file, 'utf8');
       // A writer that truncates and then writes can be caught in between (open(O_TRUNC) raises
       // no watch event of its own). Only a read the file still matches a moment later counts;
-      // otherwise it is read again.
-      if (!settle) return this.#parse(file, text);
+      // otherwise it is read again. The file is parsed while that moment passes.
+      if (!settle) return this.#commit(file, this.#parse(file, text));
       // A file that went empty is most often a writer between truncation and write: give
       // it longer before believing it.
       const emptied = text.trim() === '' && (this.#files.get(file)?.objects.length ?? 0) > 0;
-      const settleMs = (this.#opts.settleMs ?? 10) * (emptied ? 20 : 1);
-      await new Promise((r) => setTimeout(r, settleMs));
+      const settledAt = performance.now() + (this.#opts.settleMs ?? 10) * (emptied ? 20 : 1);
+      parsed = this.#parse(file, text);
+      const left = settledAt - performance.now();
+      if (left > 0) await new Promise((r) => setTimeout(r, left));
       const after = await stat(file);
       if (this.#events.get(file) !== eventsBefore || after.mtimeMs !== before.mtimeMs || after.size !== Buffer.byteLength(text)) {
         this.#markDirty(file);
@@ -163,12 +174,15 @@ export class FileProvider {
       }
       throw err;
     }
-    this.#parse(file, text);
+    this.#commit(file, parsed);
   }
 
-  #parse(file: string, text: string): void {
-    const previous = this.#files.get(file);
-    const parsed = parseManifests(file, text, previous?.documents);
+  #parse(file: string, text: string): ParsedFile {
+    return { parsed: parseManifests(file, text, this.#files.get(file)?.documents), previous: this.#files.get(file) };
+  }
+
+  /** The file's objects as read, or its last good ones (and the error) when it did not parse. */
+  #commit(file: string, { parsed, previous }: ParsedFile): void {
     if (parsed.fileError) {
       const e = parsed.fileError;
       this.#opts.logger.error({ file: e.file, line: e.line }, `CFG_ERR_PARSE ${e.file}:${e.line}: ${e.message}; keeping the file's last good objects`);
