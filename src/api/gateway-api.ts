@@ -26,6 +26,21 @@ export interface GatewayTLSConfig {
   readonly options?: Readonly<Record<string, string>>;
 }
 
+/** Gateway.spec.tls.frontend…validation: client certificates checked against CA bundles. */
+export interface FrontendTLSValidation {
+  readonly caCertificateRefs?: readonly { readonly group?: string; readonly kind?: string; readonly name?: string; readonly namespace?: string }[];
+  readonly mode?: string;
+}
+
+/** Gateway.spec.tls: frontend (client certificate validation) and backend (client certificate) TLS. */
+export interface GatewayTLSConfigs {
+  readonly frontend?: {
+    readonly default?: { readonly validation?: FrontendTLSValidation };
+    readonly perPort?: readonly { readonly port: number; readonly tls?: { readonly validation?: FrontendTLSValidation } }[];
+  };
+  readonly backend?: { readonly clientCertificateRef?: SecretObjectReference };
+}
+
 export interface RouteGroupKind {
   readonly group?: string;
   readonly kind: string;
@@ -59,6 +74,7 @@ export interface Gateway extends KubeObject {
     readonly gatewayClassName: string;
     readonly listeners: readonly Listener[];
     readonly addresses?: readonly GatewaySpecAddress[];
+    readonly tls?: GatewayTLSConfigs;
     readonly infrastructure?: {
       readonly labels?: Readonly<Record<string, string>>;
       readonly annotations?: Readonly<Record<string, string>>;

@@ -15,6 +15,7 @@ export const GatewayClassReason = {
   Accepted: 'Accepted',
   InvalidParameters: 'InvalidParameters',
   SupportedVersion: 'SupportedVersion',
+  UnsupportedVersion: 'UnsupportedVersion',
 } as const;
 
 export const GatewayReason = {
@@ -37,8 +38,18 @@ export const ListenerReason = {
   NoConflicts: 'NoConflicts',
   ResolvedRefs: 'ResolvedRefs',
   InvalidRouteKinds: 'InvalidRouteKinds',
+  InvalidCertificateRef: 'InvalidCertificateRef',
+  RefNotPermitted: 'RefNotPermitted',
+  /** Gateway.spec.tls.frontend (client certificate validation), on the HTTPS listeners it targets. */
+  InvalidCACertificateKind: 'InvalidCACertificateKind',
+  NoValidCACertificate: 'NoValidCACertificate',
   Programmed: 'Programmed',
   Invalid: 'Invalid',
+  /**
+   * Programmed=False on an HTTPS listener without enough TLS configuration (no certificateRefs):
+   * the implementer's guide, "Overall Guidelines for TLS Extensions", point 3.
+   */
+  InvalidTLSConfig: 'InvalidTLSConfig',
 } as const;
 
 export const RouteReason = {

@@ -1,6 +1,6 @@
 // Indexes over the snapshot that every processor shares; built once per translation.
 import type {
-  EndpointSlice, KubeObject, Namespace, ReferenceGrant, Service, Snapshot,
+  EndpointSlice, KubeObject, Namespace, ReferenceGrant, Secret, Service, Snapshot,
 } from '../api/index.ts';
 import { SERVICE_NAME_LABEL } from '../api/index.ts';
 import type { TranslationCache } from './translation-cache.ts';
@@ -13,6 +13,8 @@ export interface TranslationContext {
   readonly services: ReadonlyMap<string, Service>;
   /** EndpointSlices by `<namespace>/<service name>`. */
   readonly endpointSlices: ReadonlyMap<string, readonly EndpointSlice[]>;
+  /** Secrets by `<namespace>/<name>` (certificates of HTTPS listeners). */
+  readonly secrets: ReadonlyMap<string, Secret>;
   /** ReferenceGrants by namespace. */
   readonly referenceGrants: ReadonlyMap<string, readonly ReferenceGrant[]>;
   /**
@@ -39,10 +41,15 @@ export function buildContext(snapshot: Snapshot, options: TranslateOptions, cach
   for (const svc of list(snapshot.services)) {
     if (svc.metadata?.name) services.set(keyOf(namespaceOf(svc), svc.metadata.name), svc);
   }
+  const secrets = new Map<string, Secret>();
+  for (const secret of list(snapshot.secrets)) {
+    if (secret?.metadata?.name) secrets.set(keyOf(namespaceOf(secret), secret.metadata.name), secret);
+  }
   return {
     options,
     namespaces,
     services,
+    secrets,
     endpointSlices: groupBy(list(snapshot.endpointSlices), sliceServiceKey),
     referenceGrants: groupBy(list(snapshot.referenceGrants), (g) => namespaceOf(g)),
     ...(cache ? { cache } : {}),

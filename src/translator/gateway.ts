@@ -35,7 +35,7 @@ function buildGatewayState(ctx: TranslationContext, gateway: Gateway): GatewaySt
     dynamicAddress: addresses.dynamic,
     listeners: [],
   };
-  state.listeners = buildListenerStates(state, listeners);
+  state.listeners = buildListenerStates(ctx, state, listeners);
   return state;
 }
 
@@ -96,7 +96,7 @@ function listenerStatus(listener: ListenerState): object {
     supportedKinds: listener.supportedKinds,
     attachedRoutes: listener.attachedRoutes.size,
     conditions: [
-      conditionFrom(ConditionType.Accepted, accepted, ListenerReason.Accepted, 'The listener is accepted', g),
+      conditionFrom(ConditionType.Accepted, accepted, ListenerReason.Accepted, `The listener is accepted${listener.note ? `; ${listener.note}` : ''}`, g),
       listener.conflict
         ? condition(ConditionType.Conflicted, 'True', listener.conflict.reason, listener.conflict.message, g)
         : condition(ConditionType.Conflicted, 'False', ListenerReason.NoConflicts, 'No conflicts', g),
@@ -109,6 +109,9 @@ function listenerStatus(listener: ListenerState): object {
 function listenerNotProgrammed(listener: ListenerState): Problem | undefined {
   if (isListenerProgrammable(listener)) return undefined;
   const gw = listener.gateway;
+  if (!gw.rejected && !gw.unusable && !listener.rejected && !listener.conflict && !listener.unavailable && listener.notProgrammed) {
+    return listener.notProgrammed;
+  }
   const why = gw.rejected ? 'the Gateway is not accepted'
     : gw.unusable ? 'the Gateway addresses are not usable'
       : listener.rejected ? 'the listener is not accepted'

@@ -1,7 +1,9 @@
 // Assemble the IR from the bind plan and the routes attached to programmable listeners:
 // binds and backends by name, listeners by name, virtual hosts by hostname, routes in
 // precedence order.
-import type { IR, IRBackend, IRBackendPolicy, IRBind, IRHttpListener, IRRoute, IRVirtualHost } from '../ir/index.ts';
+import type {
+  IR, IRBackend, IRBackendPolicy, IRBind, IRCertificate, IRHttpListener, IRRoute, IRVirtualHost,
+} from '../ir/index.ts';
 import type { BindPlan } from './binds.ts';
 import type { ServicePortRef } from './backends.ts';
 import type { TranslationContext } from './context.ts';
@@ -18,7 +20,21 @@ export function buildIR(ctx: TranslationContext, binds: ReadonlyMap<string, Bind
     .map((plan) => buildBind(ctx, plan))
     .filter((b) => b.listeners.length > 0)
     .sort((a, b) => compareText(a.name, b.name));
-  return { binds: irBinds, backends: buildBackends(ctx, irBinds, catalog, policyOf) };
+  const certificates = collectCertificates(binds);
+  const backends = buildBackends(ctx, irBinds, catalog, policyOf);
+  return certificates.length > 0 ? { binds: irBinds, backends, certificates } : { binds: irBinds, backends };
+}
+
+/** The certificates of the programmed HTTPS listeners, each once, sorted by name. */
+function collectCertificates(binds: ReadonlyMap<string, BindPlan>): IRCertificate[] {
+  const byName = new Map<string, IRCertificate>();
+  for (const plan of binds.values()) {
+    for (const listener of plan.listeners.values()) {
+      if (!isListenerProgrammable(listener)) continue;
+      for (const certificate of listener.certificates ?? []) byName.set(certificate.name, certificate);
+    }
+  }
+  return [...byName.values()].sort((a, b) => compareText(a.name, b.name));
 }
 
 function buildBind(ctx: TranslationContext, plan: BindPlan): IRBind {
@@ -26,7 +42,7 @@ function buildBind(ctx: TranslationContext, plan: BindPlan): IRBind {
     .filter(isListenerProgrammable)
     .map((listener) => buildListener(ctx, listener))
     .sort((a, b) => compareText(a.name, b.name));
-  return { name: plan.name, address: plan.address, port: plan.port, protocol: 'HTTP', listeners };
+  return { name: plan.name, address: plan.address, port: plan.port, protocol: plan.protocol, listeners };
 }
 
 function buildListener(ctx: TranslationContext, listener: ListenerState): IRHttpListener {
@@ -34,9 +50,11 @@ function buildListener(ctx: TranslationContext, listener: ListenerState): IRHttp
   const wildcards = [...byHostname.keys()].filter((h) => h === '*' || isWildcard(h));
   const hostnames = [...byHostname.keys()].sort(compareText);
   const virtualHosts: IRVirtualHost[] = hostnames.map((hostname) => virtualHost(ctx, listener.irName, byHostname, wildcards, hostname));
+  // IRHttpListener.certificates: only HTTPS listeners have them, and a programmed one has one at least.
+  const certificates = listener.certificates && listener.certificates.length > 0 ? { certificates: listener.certificates.map((c) => c.name) } : {};
   return listener.hostname === undefined
-    ? { name: listener.irName, port: listener.spec.port, virtualHosts }
-    : { name: listener.irName, hostname: listener.hostname, port: listener.spec.port, virtualHosts };
+    ? { name: listener.irName, port: listener.spec.port, ...certificates, virtualHosts }
+    : { name: listener.irName, hostname: listener.hostname, port: listener.spec.port, ...certificates, virtualHosts };
 }
 
 /** The routes attached to a listener by the hostname they were attached for. */

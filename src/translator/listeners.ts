@@ -3,28 +3,37 @@
 import { GATEWAY_API_GROUP, type Listener, type RouteGroupKind } from '../api/index.ts';
 import { listenerName } from '../ir/index.ts';
 import { ListenerReason, type Problem } from './conditions.ts';
+import type { TranslationContext } from './context.ts';
 import { isValidHostname } from './hostnames.ts';
 import { validateLabelSelector } from './label-selector.ts';
 import type { GatewayState, ListenerState } from './model.ts';
 import { list } from './fields.ts';
+import { frontendValidationProblems } from './tls-frontend.ts';
+import { resolveListenerTls } from './tls-listener.ts';
 
-/** Protocols Waygate serves today; others get Accepted=False UnsupportedProtocol. */
-const SUPPORTED_PROTOCOLS: readonly string[] = ['HTTP'];
+/** Protocols Waygate serves today; others (TLS, TCP, UDP, …) get Accepted=False UnsupportedProtocol. */
+const SUPPORTED_PROTOCOLS: readonly string[] = ['HTTP', 'HTTPS'];
 const LISTENER_NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const HTTP_ROUTE_KIND: RouteGroupKind = { group: GATEWAY_API_GROUP, kind: 'HTTPRoute' };
 
-export function buildListenerStates(gateway: GatewayState, listeners: readonly Listener[]): ListenerState[] {
+export function buildListenerStates(ctx: TranslationContext, gateway: GatewayState, listeners: readonly Listener[]): ListenerState[] {
   const seen = new Set<string>();
-  const states = listeners.map((spec, i) => buildListenerState(gateway, spec ?? ({} as Listener), i, seen));
+  const states = listeners.map((spec, i) => buildListenerState(ctx, gateway, spec ?? ({} as Listener), i, seen));
   markListenerConflicts(states);
   return states;
 }
 
-function buildListenerState(gateway: GatewayState, spec: Listener, index: number, seen: Set<string>): ListenerState {
+function buildListenerState(ctx: TranslationContext, gateway: GatewayState, spec: Listener, index: number, seen: Set<string>): ListenerState {
   const name = typeof spec.name === 'string' && spec.name !== '' ? spec.name : `listeners[${index}]`;
-  const rejected = validateListener(spec, `spec.listeners[${index}]`, seen);
+  const field = `spec.listeners[${index}]`;
+  const invalid = validateListener(spec, field, seen);
   seen.add(name);
-  const kinds = resolveRouteKinds(spec, `spec.listeners[${index}]`);
+  const kinds = resolveRouteKinds(spec, field);
+  // Certificates only matter to an HTTPS listener that is otherwise acceptable.
+  const tls = !invalid && spec.protocol === 'HTTPS' ? resolveListenerTls(ctx, gateway.namespace, spec, field) : undefined;
+  const frontend = !invalid ? frontendValidationProblems(gateway.gateway, spec) : undefined;
+  const rejected = invalid ?? tls?.rejected ?? frontend?.rejected;
+  const unresolved = combineProblems([kinds.problem, tls?.unresolved, frontend?.unresolved]);
   return {
     gateway,
     spec,
@@ -33,7 +42,10 @@ function buildListenerState(gateway: GatewayState, spec: Listener, index: number
     hostname: typeof spec.hostname === 'string' && spec.hostname !== '' ? spec.hostname : undefined,
     supportedKinds: kinds.supported,
     rejected,
-    unresolved: kinds.problem,
+    unresolved,
+    ...(tls && !rejected ? { certificates: tls.certificates } : {}),
+    ...(tls?.notProgrammed && !rejected ? { notProgrammed: tls.notProgrammed } : {}),
+    ...(tls?.note ? { note: tls.note } : {}),
     attachedRoutes: new Set(),
     routes: [],
   };
@@ -55,7 +67,7 @@ function validateListener(spec: Listener, field: string, seen: ReadonlySet<strin
     return { reason: ListenerReason.UnsupportedProtocol, message: `${field}.protocol: ${spec.protocol} is not supported yet; supported: ${SUPPORTED_PROTOCOLS.join(', ')}` };
   }
   if (spec.hostname !== undefined && !isValidHostname(spec.hostname)) return invalid(`.hostname: ${JSON.stringify(spec.hostname)} is not a valid hostname`);
-  if (spec.tls !== undefined) return invalid(`.tls must not be set when the protocol is ${spec.protocol}`);
+  if (spec.protocol === 'HTTP' && spec.tls !== undefined) return invalid(`.tls must not be set when the protocol is ${spec.protocol}`);
   return validateAllowedNamespaces(spec, field);
 }
 
@@ -92,6 +104,13 @@ function resolveRouteKinds(spec: Listener, field: string): { supported: RouteGro
     supported,
     problem: { reason: ListenerReason.InvalidRouteKinds, message: `${field}.allowedRoutes.kinds: ${invalid.join(', ')} not supported on a ${spec.protocol} listener; supported: HTTPRoute` },
   };
+}
+
+/** ResolvedRefs has one reason: the first problem's; the message names them all. */
+function combineProblems(problems: readonly (Problem | undefined)[]): Problem | undefined {
+  const present = problems.filter((p): p is Problem => p !== undefined);
+  if (present.length <= 1) return present[0];
+  return { reason: present[0].reason, message: present.map((p) => p.message).join('; ') };
 }
 
 /**

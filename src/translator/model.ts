@@ -1,7 +1,7 @@
 // The translator's working state: what the processors learn about Gateways and listeners
 // and hand to the next processor. Internal to the translator.
 import type { Gateway, HTTPRoute, Listener, RouteGroupKind } from '../api/index.ts';
-import type { IRRoute } from '../ir/index.ts';
+import type { IRCertificate, IRRoute } from '../ir/index.ts';
 import type { Problem } from './conditions.ts';
 import type { TranslatedRule } from './httproute-rules.ts';
 
@@ -55,8 +55,14 @@ export interface ListenerState {
   readonly supportedKinds: readonly RouteGroupKind[];
   /** Accepted=False (unsupported protocol, bad port, malformed fields). */
   readonly rejected?: Problem;
-  /** ResolvedRefs=False (e.g. InvalidRouteKinds). */
+  /** ResolvedRefs=False (InvalidRouteKinds, InvalidCertificateRef, RefNotPermitted, …). */
   readonly unresolved?: Problem;
+  /** Accepted but not programmed (an HTTPS listener without a usable certificate). */
+  readonly notProgrammed?: Problem;
+  /** HTTPS listeners: the valid certificates of tls.certificateRefs, in their order. */
+  readonly certificates?: readonly IRCertificate[];
+  /** Added to the Accepted message (what was ignored). */
+  readonly note?: string;
   conflict?: ListenerConflict;
   /** Kubernetes mode: no container port is free for this listener (Accepted=False, PortUnavailable). */
   unavailable?: Problem;
@@ -88,5 +94,5 @@ export interface AttachedRoute {
 export function isListenerProgrammable(listener: ListenerState): boolean {
   const gw = listener.gateway;
   return !gw.rejected && !gw.unusable && !listener.rejected && !listener.conflict && !listener.unavailable
-    && listener.supportedKinds.length > 0;
+    && !listener.notProgrammed && listener.supportedKinds.length > 0;
 }
