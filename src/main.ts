@@ -7,7 +7,7 @@ import { stringify as toYaml } from 'yaml';
 import { startAdminServer, startHealthServer } from './admin/index.ts';
 import { Controller, type ConfigPublisher } from './controller/index.ts';
 import { ActiveHealthChecker, DataPlane, type HealthUpdate } from './dataplane/index.ts';
-import type { IR } from './ir/index.ts';
+import { redactIR, type IR } from './ir/index.ts';
 import { createLogger, type Logger } from './observability/index.ts';
 import {
   FileProvider, GatewayServiceReconciler, KubernetesProvider, LeaderElector, StatusWriter, loadKubeConfig, loadManifests,
@@ -124,7 +124,11 @@ async function startControllerSide(options: ServeOptions, logger: Logger, publis
     source: {
       ready,
       statuses: () => controller.objectStatuses(),
-      config: () => controller.published,
+      // The admin API shows the IR with private keys redacted (redactIR); workers get it whole.
+      config: () => {
+        const published = controller.published;
+        return published ? { ...published, ir: redactIR(published.ir) } : undefined;
+      },
       problems: () => sources.flatMap((s) => s.errors()),
     },
   });
@@ -341,7 +345,7 @@ function onShutdown(logger: Logger, stop: () => Promise<void>): void {
 export async function translateCommand(options: TranslateCommandOptions): Promise<{ text: string; errors: string[] }> {
   const { objects, errors } = await loadManifests(options.manifests);
   const result = translate(snapshotOf(objects), translateOptions(options));
-  const doc = { statuses: result.statuses, ir: result.ir, ...(result.services ? { services: result.services } : {}) };
+  const doc = { statuses: result.statuses, ir: redactIR(result.ir), ...(result.services ? { services: result.services } : {}) };
   const text = options.output === 'json' ? JSON.stringify(doc, null, 2) + '\n' : toYaml(doc, { aliasDuplicateObjects: false });
   const messages = errors.map((e) => `${e.file}${e.line ? `:${e.line}` : ''}: ${e.object ? `${e.object}: ` : ''}${e.message}`);
   return { text, errors: messages };

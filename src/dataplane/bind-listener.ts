@@ -1,29 +1,104 @@
-// One socket the workers bind (an IRBind): a node:http server that hands requests to the proxy,
-// kept open across config versions for as long as the bind exists, drained when it goes.
-import { createServer, type Server } from 'node:http';
+// One socket the workers bind (an IRBind): a node:http server, or for an HTTPS bind a node:https
+// server that terminates TLS, handing requests to the proxy. Kept open across config versions for
+// as long as the bind exists with the same protocol, drained when it goes.
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import type { IRBind } from '../ir/index.ts';
+import type { ClientScheme } from './headers.ts';
 import type { LiveConfig } from './live-config.ts';
 import type { ProxyLimits } from './limits.ts';
 import { handleRequest, type BindRef, type ProxyContext } from './proxy.ts';
+import { answerMisdirected, hasBody, isMisdirected } from './tls/misdirected.ts';
+import { selectSecureContext, type SniTable } from './tls/sni-table.ts';
+import { ALPN_PROTOCOLS, SESSION_ID_CONTEXT, TLS_CONTEXT_OPTIONS } from './tls/tls-options.ts';
+
+export type BindProtocol = IRBind['protocol'];
 
 export class BindListener implements BindRef {
   readonly name: string;
+  readonly protocol: BindProtocol;
+  /** X-Forwarded-Proto of the requests this bind takes. */
+  readonly scheme: ClientScheme;
   readonly server: Server;
   pinned: LiveConfig | undefined = undefined;
   draining = false;
   #closed: Promise<void> | undefined;
+  /** HTTPS: the server name → certificate table, swapped with the live config. */
+  #sni: SniTable | undefined;
+  /** HTTPS: what the default (no server name) context was last built from. */
+  #defaultContext: SecureContext | undefined | null = null;
+  #ticketKeys: Buffer | undefined;
+  readonly #limits: ProxyLimits;
 
-  constructor(ctx: ProxyContext, name: string, limits: ProxyLimits) {
+  constructor(ctx: ProxyContext, name: string, limits: ProxyLimits, protocol: BindProtocol = 'HTTP') {
     this.name = name;
-    this.server = createServer({
+    this.protocol = protocol;
+    this.scheme = protocol === 'HTTPS' ? 'https' : 'http';
+    this.#limits = limits;
+    const http: ServerOptions = {
       maxHeaderSize: limits.maxHeaderBytes,
       headersTimeout: limits.clientHeadersTimeoutMs,
       keepAliveTimeout: limits.clientKeepAliveTimeoutMs,
       // Long uploads and streams are bounded by the idle and body limits, not a total time.
       requestTimeout: 0,
       noDelay: true,
+    };
+    if (protocol === 'HTTP') {
+      this.server = createServer(http);
+      this.server.on('request', (req, res) => handleRequest(ctx, this, req, res));
+      return;
+    }
+    this.server = createHttpsServer({
+      ...http,
+      ...TLS_CONTEXT_OPTIONS,
+      ALPNProtocols: [...ALPN_PROTOCOLS],
+      SNICallback: (serverName, done) => {
+        const context = this.#sni === undefined ? undefined : selectSecureContext(this.#sni, serverName);
+        // No listener takes this name: fail the handshake rather than show another name's certificate.
+        if (context === undefined) done(new Error(`no HTTPS listener of ${this.name} serves ${serverName}`));
+        else done(null, context);
+      },
+      handshakeTimeout: limits.tlsHandshakeTimeoutMs,
+      sessionTimeout: limits.tlsSessionTimeoutSeconds,
+      sessionIdContext: SESSION_ID_CONTEXT,
     });
-    this.server.on('request', (req, res) => handleRequest(ctx, this, req, res));
+    this.server.on('request', (req, res) => this.#onSecureRequest(ctx, req, res));
+  }
+
+  /**
+   * HTTPS: makes `sni` (and `ticketKeys`, when given) serve new handshakes. Connections already
+   * established keep the certificate they were opened with, and go on working.
+   */
+  setTls(sni: SniTable, ticketKeys: Buffer): void {
+    if (this.protocol !== 'HTTPS') return;
+    this.#sni = sni;
+    const server = this.server as unknown as import('node:tls').Server;
+    const preferred = sni.defaultCertificate?.ok ? sni.defaultCertificate.context : undefined;
+    if (preferred !== this.#defaultContext) {
+      // The default context answers clients that send no server name; it also holds the ticket keys.
+      const pem = sni.defaultCertificate;
+      server.setSecureContext({
+        ...TLS_CONTEXT_OPTIONS,
+        ...(pem?.ok ? { cert: pem.certificate.certificatePem, key: pem.certificate.privateKeyPem } : {}),
+        sessionIdContext: SESSION_ID_CONTEXT,
+        sessionTimeout: this.#limits.tlsSessionTimeoutSeconds,
+      } as Parameters<typeof server.setSecureContext>[0]);
+      this.#defaultContext = preferred;
+      this.#ticketKeys = undefined;
+    }
+    if (this.#ticketKeys === undefined || !this.#ticketKeys.equals(ticketKeys)) {
+      server.setTicketKeys(ticketKeys);
+      this.#ticketKeys = ticketKeys;
+    }
+  }
+
+  /** HTTPS: a request whose Host belongs to another listener than its server name gets 421. */
+  #onSecureRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+    const table = (this.pinned ?? ctx.live)?.compiled.binds.get(this.name);
+    if (table !== undefined && isMisdirected(table, req)) return answerMisdirected(res, this.draining || hasBody(req.rawHeaders));
+    handleRequest(ctx, this, req, res);
   }
 
   /** Opens the socket; rejects with the listen error (e.g. EADDRINUSE). */

@@ -13,6 +13,9 @@ import { DEFAULT_LIMITS, type ProxyLimits } from './limits.ts';
 import { buildLiveConfig, type LiveConfig } from './live-config.ts';
 import type { ProxyContext } from './proxy.ts';
 import { UpstreamPools } from './upstream-pools.ts';
+import { SecureContexts } from './tls/secure-contexts.ts';
+import { buildSniTable, type SniTable } from './tls/sni-table.ts';
+import { ticketKeysFor } from './tls/ticket-keys.ts';
 
 export interface DataPlaneOptions {
   /** Bind with SO_REUSEPORT so several worker processes can share each port (Linux). */
@@ -67,6 +70,13 @@ export class DataPlane implements ProxyContext {
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
   #lastApply: ApplyTimings | undefined;
+  /** Certificates' secure contexts, reused across versions while their content is unchanged. */
+  readonly #certificates = new SecureContexts();
+  /** HTTPS binds' server name tables of the live config, by bind name. */
+  #sni = new Map<string, SniTable>();
+  readonly #ticketSecret: Uint8Array;
+  #ticketKeys: Buffer;
+  readonly #ticketTimer: NodeJS.Timeout;
 
   constructor(options: DataPlaneOptions = {}) {
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
@@ -75,6 +85,10 @@ export class DataPlane implements ProxyContext {
     this.pools = new UpstreamPools(this.limits);
     this.#dns = new DnsWatches(options.resolve === undefined ? {} : { resolve: options.resolve }, () => this.#releaseUnused());
     this.#balancing = { stickySecret: secret, localZone: options.zone || undefined, dns: this.#dns };
+    // Derived from the fleet's secret: every worker and replica that shares it resumes the others' sessions.
+    this.#ticketSecret = typeof secret === 'string' ? Buffer.from(secret) : secret;
+    this.#ticketKeys = ticketKeysFor(this.#ticketSecret, Date.now());
+    this.#ticketTimer = setInterval(() => this.#rotateTicketKeys(), 60_000).unref();
   }
 
   /** Version of the live config, undefined before the first apply(). */
@@ -118,14 +132,17 @@ export class DataPlane implements ProxyContext {
     const next = buildLiveConfig(version, compiled, this.pools, previous, this.health, this.#balancing);
     const t2 = performance.now();
     this.#building = next;
+    const sni = this.#buildSni(ir);
     const opened: BindListener[] = [];
     const results = await Promise.all(ir.binds.map(async (bind) => {
-      if (this.#binds.has(bind.name)) return { name: bind.name };
-      const error = await this.#open(bind, next, opened);
+      if (this.#binds.get(bind.name)?.protocol === bind.protocol) return { name: bind.name };
+      const error = await this.#replace(bind, next, previous, opened, sni.get(bind.name));
       return error === undefined ? { name: bind.name } : { name: bind.name, error };
     }));
-    // The swap: every request that starts from here on uses `next`.
+    // The swap: every request that starts from here on uses `next`, every handshake its certificates.
     this.live = next;
+    this.#sni = sni;
+    for (const [name, table] of sni) this.#binds.get(name)?.setTls(table, this.#ticketKeys);
     this.#building = undefined;
     const liveAt = performance.timeOrigin + performance.now();
     for (const listener of opened) listener.pinned = undefined;
@@ -157,10 +174,39 @@ export class DataPlane implements ProxyContext {
     this.pools.release(keep);
   }
 
-  async #open(bind: IRBind, next: LiveConfig, opened: BindListener[]): Promise<string | undefined> {
-    const listener = new BindListener(this, bind.name, this.limits);
+  /** HTTPS binds' server name tables for `ir`; the certificates they use are loaded (once per content). */
+  #buildSni(ir: IR): Map<string, SniTable> {
+    const loaded = this.#certificates.load(ir.certificates ?? []);
+    const tables = new Map<string, SniTable>();
+    for (const bind of ir.binds) if (bind.protocol === 'HTTPS') tables.set(bind.name, buildSniTable(bind, loaded));
+    return tables;
+  }
+
+  /**
+   * Opens a bind that is new, or whose protocol changed (HTTP ↔ HTTPS on the same address and
+   * port): the old socket is drained. With `reusePort` the new socket opens first, so no
+   * connection is refused; without it the old one must stop listening first.
+   */
+  async #replace(bind: IRBind, next: LiveConfig, previous: LiveConfig | undefined, opened: BindListener[], sni: SniTable | undefined): Promise<string | undefined> {
+    const old = this.#binds.get(bind.name);
+    let retired = old === undefined;
+    const retire = (): void => {
+      if (retired) return;
+      retired = true;
+      if (this.#binds.get(bind.name) === old) this.#binds.delete(bind.name);
+      this.#track(old!.drain(previous, this.limits.drainTimeoutMs));
+    };
+    if (!this.#reusePort) retire();
+    const error = await this.#open(bind, next, opened, sni);
+    retire();
+    return error;
+  }
+
+  async #open(bind: IRBind, next: LiveConfig, opened: BindListener[], sni: SniTable | undefined): Promise<string | undefined> {
+    const listener = new BindListener(this, bind.name, this.limits, bind.protocol);
     // Until the swap, a new bind serves the incoming config (the live one does not know it).
     listener.pinned = next;
+    if (sni !== undefined) listener.setTls(sni, this.#ticketKeys);
     try {
       await listener.listen(bind.address, bind.port, this.#reusePort);
     } catch (err) {
@@ -169,6 +215,19 @@ export class DataPlane implements ProxyContext {
     this.#binds.set(bind.name, listener);
     opened.push(listener);
     return undefined;
+  }
+
+  /** A new ticket key period: HTTPS binds encrypt new session tickets with its key. */
+  #rotateTicketKeys(): void {
+    const keys = ticketKeysFor(this.#ticketSecret, Date.now());
+    if (keys.equals(this.#ticketKeys)) return;
+    this.#ticketKeys = keys;
+    for (const [name, table] of this.#sni) this.#binds.get(name)?.setTls(table, keys);
+  }
+
+  /** Why certificates of HTTPS listeners cannot be served, by bind name (empty when all can). */
+  tlsErrors(): Map<string, readonly string[]> {
+    return new Map([...this.#sni].filter(([, t]) => t.errors.length > 0).map(([name, t]) => [name, t.errors]));
   }
 
   #track(drained: Promise<void>): void {
@@ -183,6 +242,7 @@ export class DataPlane implements ProxyContext {
   async close(graceMs: number = this.limits.drainTimeoutMs): Promise<void> {
     await this.#queue;
     this.#closed = true;
+    clearInterval(this.#ticketTimer);
     for (const [name, listener] of this.#binds) {
       this.#binds.delete(name);
       this.#track(listener.drain(this.live, graceMs));

@@ -49,12 +49,16 @@ export interface RequestHead {
   chunked: boolean;
 }
 
+/** The scheme the client used: `https` on binds that terminate TLS. */
+export type ClientScheme = 'http' | 'https';
+
 /**
  * Request headers to send upstream, as a flat name/value array: hop-by-hop headers removed
  * (including those named by Connection), Host preserved, X-Forwarded-For appended with the
- * client address, X-Forwarded-Proto and X-Forwarded-Host set. Fills `head`.
+ * client address, X-Forwarded-Proto set to the bind's `scheme` (a client's own value is never
+ * trusted) and X-Forwarded-Host set. Fills `head`.
  */
-export function upstreamRequestHeaders(raw: readonly string[], clientIp: string, head: RequestHead): string[] {
+export function upstreamRequestHeaders(raw: readonly string[], clientIp: string, head: RequestHead, scheme: ClientScheme = 'http'): string[] {
   const out: string[] = [];
   let xff: string | undefined;
   let connection: string | undefined;
@@ -75,7 +79,7 @@ export function upstreamRequestHeaders(raw: readonly string[], clientIp: string,
   }
   head.host = host;
   out.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`);
-  out.push('x-forwarded-proto', 'http');
+  out.push('x-forwarded-proto', scheme);
   if (host !== undefined) out.push('x-forwarded-host', host);
   return connection === undefined ? out : removeConnectionTokens(out, connection);
 }

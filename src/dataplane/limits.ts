@@ -19,6 +19,10 @@ export interface ProxyLimits {
   readonly upstreamKeepAliveTimeoutMs: number;
   /** How long a removed bind (or close()) waits for in-flight requests before cutting them. */
   readonly drainTimeoutMs: number;
+  /** HTTPS binds: time a client has to complete the TLS handshake; then the connection is cut. */
+  readonly tlsHandshakeTimeoutMs: number;
+  /** HTTPS binds: how long a TLS session can be resumed (session tickets and ids). */
+  readonly tlsSessionTimeoutSeconds: number;
 }
 
 export const DEFAULT_LIMITS: ProxyLimits = Object.freeze({
@@ -31,4 +35,6 @@ export const DEFAULT_LIMITS: ProxyLimits = Object.freeze({
   upstreamBodyIdleTimeoutMs: 60_000,
   upstreamKeepAliveTimeoutMs: 4_000,
   drainTimeoutMs: 30_000,
+  tlsHandshakeTimeoutMs: 10_000,
+  tlsSessionTimeoutSeconds: 300,
 });

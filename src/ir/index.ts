@@ -4,3 +4,4 @@ export * from './names.ts';
 export { validateIR } from './validate.ts';
 export { endpointConditions, endpointReady, endpointServing, endpointTerminating, endpointUsable } from './endpoints.ts';
 export { irHash } from './hash.ts';
+export { redactIR } from './redact.ts';
