@@ -9,7 +9,7 @@ import {
 } from './errors.ts';
 import type { BackendState } from './backend-state.ts';
 import { Exchange, PICK_CONTEXT } from './exchange.ts';
-import { upstreamRequestHeaders } from './headers.ts';
+import { upstreamRequestHeaders, type ClientScheme } from './headers.ts';
 import { cookieValue, SESSION_MODE, type Endpoint, type HashRequest } from './lb/index.ts';
 import type { LiveConfig, RouteState } from './live-config.ts';
 import type { ProxyLimits } from './limits.ts';
@@ -33,13 +33,15 @@ export interface BindRef {
   readonly pinned: LiveConfig | undefined;
   /** Draining: answers carry `Connection: close`. */
   readonly draining: boolean;
+  /** The scheme clients use on this bind (`https` when it terminates TLS): X-Forwarded-Proto. */
+  readonly scheme: ClientScheme;
 }
 
 export function handleRequest(ctx: ProxyContext, bind: BindRef, req: IncomingMessage, res: ServerResponse): void {
   // Capture the config once: the whole request runs on it even if a newer one goes live.
   const live = bind.pinned ?? ctx.live;
   const ex = new Exchange(req, res, bind);
-  const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', ex);
+  const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', ex, bind.scheme);
   const table = live?.compiled.binds.get(bind.name);
   if (table === undefined) return reject(ex, PRX_ERR_NO_ROUTE, 404, 'bind not configured');
   const url = req.url ?? '/';
