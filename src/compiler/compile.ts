@@ -1,6 +1,7 @@
 // compile(): IR → routing tables. Pure; runs once per IR version, off the request path.
 // Every regular expression is built here, so selecting a route never constructs one.
 import type { IR, IRBind, IRHttpListener, IRRoute, IRVirtualHost } from '../ir/index.ts';
+import { compileFilters, compileRedirect } from './compile-filters.ts';
 import { buildHostTable } from './host-table.ts';
 import {
   PATH_ANY, PATH_EXACT, PATH_PREFIX, PATH_REGEX,
@@ -19,12 +20,12 @@ export function compile(ir: IR): CompiledConfig {
 
 function compileBind(bind: IRBind, routes: CompiledRoute[], errors: string[]): CompiledBind {
   const listeners = bind.listeners.map((l) => ({ hostname: l.hostname, value: compileListener(l, routes, errors) }));
-  return { name: bind.name, address: bind.address, port: bind.port, listeners: buildHostTable(listeners) };
+  return { name: bind.name, address: bind.address, port: bind.port, protocol: bind.protocol, listeners: buildHostTable(listeners) };
 }
 
 function compileListener(listener: IRHttpListener, routes: CompiledRoute[], errors: string[]): CompiledListener {
   const vhosts = listener.virtualHosts.map((v) => ({ hostname: v.hostname, value: compileVirtualHost(v, routes, errors) }));
-  return { name: listener.name, hostname: listener.hostname, virtualHosts: buildHostTable(vhosts) };
+  return { name: listener.name, hostname: listener.hostname, port: listener.port, virtualHosts: buildHostTable(vhosts) };
 }
 
 // IR objects are never mutated, so a virtual host is compiled once per object: after a small
@@ -72,20 +73,25 @@ function compileRoute(route: IRRoute, id: number, errors: string[]): CompiledRou
   }
   const headers = route.match.headers.map((h) => compileStringMatch(h.name.toLowerCase(), h.type, h.value, `header ${h.name}`, problems));
   const queryParams = route.match.queryParams.map((q) => compileStringMatch(q.name, q.type, q.value, `query param ${q.name}`, problems));
+  const valid = problems.length === 0;
+  // Filter problems (a path modifier that cannot apply) are reported but leave the route valid.
+  const action = compileAction(route, problems);
+  const filters = compileFilters(route.filters, route, problems);
   for (const p of problems) errors.push(`route ${route.name}: ${p}`);
   return {
     id, name: route.name, pathKind, pathValue, pathRegex, method: route.match.method,
-    headers, queryParams, action: compileAction(route), timeouts: route.timeouts,
-    valid: problems.length === 0, source: route,
+    headers, queryParams, action, timeouts: route.timeouts, filters, retry: route.retry,
+    valid, source: route,
   };
 }
 
-function compileAction(route: IRRoute): CompiledAction {
+function compileAction(route: IRRoute, problems: string[]): CompiledAction {
   const action = route.action;
   if (action.type === 'DirectResponse') return { type: 'DirectResponse', status: action.status };
-  // Redirects are not compiled yet: answered as a server error rather than forwarded wrongly.
-  if (action.type === 'Redirect') return { type: 'DirectResponse', status: 500 };
-  const choices = action.backends.map((c) => ({ weight: c.weight, backend: c.backend, status: c.status ?? 500 }));
+  if (action.type === 'Redirect') return compileRedirect(action, route, problems);
+  const choices = action.backends.map((c) => ({
+    weight: c.weight, backend: c.backend, status: c.status ?? 500, filters: compileFilters(c.filters, route, problems),
+  }));
   return { type: 'Forward', choices };
 }
 

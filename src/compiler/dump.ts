@@ -1,15 +1,16 @@
 // dump(): the compiled tables as deterministic text, in lookup order, for golden tests and
 // `waygate explain`. Exact hosts sorted, wildcards longest first, then the catch-all.
 import { endpointReady, endpointServing, endpointTerminating, type IREndpoint } from '../ir/index.ts';
+import { filterLines, redirectText } from './dump-filters.ts';
 import type { CompiledConfig, CompiledRoute, CompiledStringMatch, HostTable } from './types.ts';
 
 export function dump(compiled: CompiledConfig): string {
   const out: string[] = [];
   for (const name of [...compiled.binds.keys()].sort()) {
     const bind = compiled.binds.get(name)!;
-    out.push(`bind ${bind.name} (address ${bind.address} port ${bind.port})`);
+    out.push(`bind ${bind.name} (${bind.protocol} address ${bind.address} port ${bind.port})`);
     for (const [key, listener] of hostOrder(bind.listeners)) {
-      out.push(`  listener ${key} ${listener.name}`);
+      out.push(`  listener ${key} ${listener.name} (port ${listener.port})`);
       for (const [vkey, vhost] of hostOrder(listener.virtualHosts)) {
         out.push(`    vhost ${vkey}${vkey === vhost.hostname ? '' : ` (${vhost.hostname})`}`);
         for (const route of vhost.routes) dumpRoute(route, out);
@@ -55,14 +56,24 @@ function dumpRoute(route: CompiledRoute, out: string[]): void {
   const action = route.action;
   if (action.type === 'DirectResponse') {
     out.push(`        respond ${action.status}`);
+  } else if (action.type === 'Redirect') {
+    out.push(`        ${redirectText(action)}`);
   } else {
     const choices = action.choices.map((c) => `${c.weight}×${c.backend ?? `status ${c.status}`}`);
     out.push(`        forward ${choices.join(', ')}`);
+  }
+  out.push(...filterLines(route.filters, '        '));
+  if (action.type === 'Forward') {
+    for (const c of action.choices) {
+      if (c.filters !== undefined) out.push(`        backendRef ${c.backend ?? `status ${c.status}`}:`, ...filterLines(c.filters, '          '));
+    }
   }
   const t = route.timeouts;
   if (t !== undefined && (t.requestMs !== undefined || t.backendRequestMs !== undefined)) {
     out.push(`        timeouts request ${t.requestMs ?? '-'}ms backend ${t.backendRequestMs ?? '-'}ms`);
   }
+  const r = route.retry;
+  if (r !== undefined) out.push(`        retry ${r.attempts} times on ${r.codes.join(',') || 'connection failures'} backoff ${r.backoffMs}ms`);
 }
 
 function pathText(route: CompiledRoute): string {

@@ -1,6 +1,6 @@
 // Compiled routing tables: what the data plane consults per request. Built once per IR
 // version by compile(); read-only afterwards, so in-flight requests can keep an old table.
-import type { IRBackend, IRRoute, IRTimeouts } from '../ir/index.ts';
+import type { IRBackend, IRRoute, IRRouteRetry, IRTimeouts } from '../ir/index.ts';
 
 /**
  * Host lookup table shared by listeners and virtual hosts: exact names first, then wildcard
@@ -35,11 +35,79 @@ export interface CompiledChoice {
   /** IRBackend name, or undefined when the choice answers with `status`. */
   readonly backend: string | undefined;
   readonly status: number;
+  /** The backendRef's own filters (HTTPBackendRef.filters), applied after the rule's. */
+  readonly filters: CompiledFilters | undefined;
 }
 
 export type CompiledAction =
   | { readonly type: 'Forward'; readonly choices: readonly CompiledChoice[] }
-  | { readonly type: 'DirectResponse'; readonly status: number };
+  | { readonly type: 'DirectResponse'; readonly status: number }
+  | CompiledRedirect;
+
+/**
+ * HTTPPathModifier, ready to apply. ReplacePrefixMatch replaces `prefix` (the route's PathPrefix
+ * match value without its trailing slash) with `replacement` (the value without trailing slashes).
+ */
+export interface CompiledPathModifier {
+  readonly type: 'ReplaceFullPath' | 'ReplacePrefixMatch';
+  readonly value: string;
+  readonly prefix: string;
+  readonly replacement: string;
+}
+
+/** HTTPRequestRedirectFilter; absent fields keep the request's value (see IRRedirectAction). */
+export interface CompiledRedirect {
+  readonly type: 'Redirect';
+  readonly scheme: 'http' | 'https' | undefined;
+  readonly hostname: string | undefined;
+  readonly port: number | undefined;
+  readonly path: CompiledPathModifier | undefined;
+  readonly statusCode: number;
+}
+
+/** HTTPHeaderFilter with lower-case names: `set` and `remove` drop every value of a name. */
+export interface CompiledHeaderModifier {
+  readonly set: readonly { readonly name: string; readonly value: string }[];
+  readonly add: readonly { readonly name: string; readonly value: string }[];
+  /** Names `set` or `remove` replace or drop, for one pass over the headers. */
+  readonly drop: ReadonlySet<string>;
+  readonly remove: readonly string[];
+}
+
+/** HTTPCORSFilter, with origins as matchers and the answer headers' values joined once. */
+export interface CompiledCors {
+  /** `allowOrigins` is `*`: every origin. */
+  readonly anyOrigin: boolean;
+  /** Lower-case origins without their scheme's default port. */
+  readonly origins: ReadonlySet<string>;
+  /** Origins with a `*` in their host, anchored. */
+  readonly originPatterns: readonly RegExp[];
+  readonly allowCredentials: boolean;
+  /** `allowMethods` is `*`. */
+  readonly anyMethod: boolean;
+  /** `Access-Control-Allow-Methods` value (`, `-joined); empty when none are listed. */
+  readonly methods: string;
+  readonly anyHeader: boolean;
+  readonly headers: string;
+  readonly anyExpose: boolean;
+  readonly expose: string;
+  readonly maxAge: string;
+}
+
+export interface CompiledMirror {
+  readonly backend: string;
+  readonly numerator: number;
+  readonly denominator: number;
+}
+
+/** IRFilters, compiled: in request order CORS, request headers, URL rewrite, mirrors. */
+export interface CompiledFilters {
+  readonly cors: CompiledCors | undefined;
+  readonly requestHeaders: CompiledHeaderModifier | undefined;
+  readonly urlRewrite: { readonly hostname: string | undefined; readonly path: CompiledPathModifier | undefined } | undefined;
+  readonly mirrors: readonly CompiledMirror[];
+  readonly responseHeaders: CompiledHeaderModifier | undefined;
+}
 
 export interface CompiledRoute {
   /** Index in CompiledConfig.routes: lets the data plane keep per-route state in an array. */
@@ -54,6 +122,10 @@ export interface CompiledRoute {
   readonly queryParams: readonly CompiledStringMatch[];
   readonly action: CompiledAction;
   readonly timeouts: IRTimeouts | undefined;
+  /** The rule's filters (HTTPRouteRule.filters); undefined when it has none. */
+  readonly filters: CompiledFilters | undefined;
+  /** HTTPRouteRule.retry; undefined: only the connection-level and backend-policy retries. */
+  readonly retry: IRRouteRetry | undefined;
   /** False when a regular expression in the match failed to compile: the route never matches. */
   readonly valid: boolean;
   readonly source: IRRoute;
@@ -67,6 +139,8 @@ export interface CompiledVirtualHost {
 export interface CompiledListener {
   readonly name: string;
   readonly hostname: string | undefined;
+  /** The Gateway listener's own port (what clients see): redirects use it. */
+  readonly port: number;
   readonly virtualHosts: HostTable<CompiledVirtualHost>;
 }
 
@@ -74,6 +148,8 @@ export interface CompiledBind {
   readonly name: string;
   readonly address: string;
   readonly port: number;
+  /** HTTPS binds terminate TLS: their requests' scheme is https. */
+  readonly protocol: 'HTTP' | 'HTTPS';
   readonly listeners: HostTable<CompiledListener>;
 }
 

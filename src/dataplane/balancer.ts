@@ -1,12 +1,17 @@
 // The hot path: the weighted choice of a backend per request; changes here are measured.
 // Endpoints are picked by the backend's balancer (lb/).
+import type { CompiledFilters } from '../compiler/index.ts';
 import type { BackendState } from './backend-state.ts';
+import type { MirrorState } from './filters/mirror.ts';
 
 export interface ChoiceState {
   readonly weight: number;
   readonly backend: BackendState | undefined;
   readonly status: number;
   current: number;
+  /** The backendRef's own filters (applied after the rule's), and its mirrors resolved. */
+  readonly filters: CompiledFilters | undefined;
+  readonly mirrors: readonly MirrorState[];
 }
 
 /**

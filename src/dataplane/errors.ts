@@ -66,14 +66,18 @@ const BODIES = new Map<number, string>([
   [502, 'upstream connect error or reset\n'], [503, 'no healthy upstream\n'], [504, 'upstream timeout\n'],
 ]);
 
-/** A short plain-text error (or DirectResponse) answer. */
-export function sendStatus(res: ServerResponse, status: number, close: boolean): void {
+/**
+ * A short plain-text error (or DirectResponse) answer. `extra` headers (a redirect's Location,
+ * CORS, a route's ResponseHeaderModifier) are sent after Waygate's own.
+ */
+export function sendStatus(res: ServerResponse, status: number, close: boolean, extra?: readonly string[]): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const body = BODIES.get(status) ?? '';
-  const headers = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body))];
+  let headers = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body))];
+  if (extra !== undefined) headers = headers.concat(extra);
   if (close) headers.push('connection', 'close');
   res.writeHead(status, headers);
   res.end(body);

@@ -8,6 +8,9 @@ import {
   PRX_ERR_REQUEST_TOO_LARGE, PRX_ERR_UPSTREAM_CONNECT, PRX_ERR_UPSTREAM_RESET, PRX_ERR_UPSTREAM_TIMEOUT,
   publishProxyError, publishProxyRetry, sendStatus, type ProxyErrorCode,
 } from './errors.ts';
+import type { ChoiceState } from './balancer.ts';
+import { answerHeaders } from './filters/answer-headers.ts';
+import type { RouteExtras } from './filters/route-extras.ts';
 import { downstreamResponseHeaders, type RequestHead } from './headers.ts';
 import { attemptOutcome, OUTCOME_NEUTRAL } from './health/outlier-detector.ts';
 import type { Endpoint, PickContext, Session, SessionPersistence } from './lb/index.ts';
@@ -71,6 +74,18 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   bodyLimit = 0;
   bodyBytes = 0;
   timer: NodeJS.Timeout | undefined = undefined;
+  /** The route's filters, redirect, per-attempt timeout and retry; undefined for a plain route. */
+  extras: RouteExtras | undefined = undefined;
+  /** The weighted choice taken (its backendRef filters), when the route has extras. */
+  choice: ChoiceState | undefined = undefined;
+  /** The request's Origin, read when the route has a CORS filter. */
+  origin: string | undefined = undefined;
+  /** timeouts.backendRequest, 0 for none, and the current attempt's timer. */
+  backendTimeoutMs = 0;
+  attemptTimer: NodeJS.Timeout | undefined = undefined;
+  /** Retries HTTPRouteRule.retry asked for, and the wait before the pending one. */
+  routeRetries = 0;
+  retryDelayMs = 0;
 
   constructor(req: IncomingMessage, res: ServerResponse, bind: BindRef) {
     this.req = req;
@@ -106,6 +121,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     backend.balancer.onStart(endpoint);
     this.inAttempt = true;
     this.attemptStart = performance.now();
+    if (this.backendTimeoutMs > 0) this.attemptTimer = setTimeout(onAttemptTimeout, this.backendTimeoutMs, this);
     pool.dispatch(this.options!, this);
   }
 
@@ -113,6 +129,10 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   endAttempt(ok: boolean, counts = true): void {
     if (!this.inAttempt) return;
     this.inAttempt = false;
+    if (this.attemptTimer !== undefined) {
+      clearTimeout(this.attemptTimer);
+      this.attemptTimer = undefined;
+    }
     RESULT.ok = ok;
     RESULT.latencyMs = this.latencyMs >= 0 ? this.latencyMs : performance.now() - this.attemptStart;
     this.backend!.onEnd(this.endpoint!, RESULT, counts ? attemptOutcome(ok, this.attemptStatus) : OUTCOME_NEUTRAL);
@@ -134,6 +154,14 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     this.attemptOk = statusCode < 500;
     this.attemptStatus = statusCode;
     if (this.done) return;
+    if (statusCode >= 400 && this.extras !== undefined && this.extras.retry !== undefined && this.extras.retry.codes.includes(statusCode)) {
+      const next = this.routeRetry();
+      if (next !== undefined) {
+        this.discarding = true;
+        this.pending = next;
+        return;
+      }
+    }
     if (statusCode >= 500 && this.backend!.retries !== undefined) {
       const next = this.policyRetry(statusCode);
       if (next !== undefined) {
@@ -143,8 +171,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
       }
     }
     this.started = true;
-    const out = downstreamResponseHeaders(headers, this.bind.draining);
+    let out = downstreamResponseHeaders(headers, this.bind.draining);
     if (this.persistence !== undefined || this.backend!.sticky !== undefined) this.addSessionHeaders(out);
+    if (this.extras !== undefined) out = answerHeaders(this, out);
     this.res.writeHead(statusCode, out);
   }
 
@@ -197,6 +226,14 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     }
     const clientSide = code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_ABORTED';
     if (!clientSide && this.retry(code)) return;
+    if (!clientSide && this.extras?.retry !== undefined && (code === BACKEND_TIMEOUT || isConnectionError(code))) {
+      // HTTPRouteRule.retry: a connection failure or a backendRequest timeout is retried too.
+      this.pending = this.routeRetry();
+      if (this.pending !== undefined) {
+        this.endAttempt(false);
+        return this.redispatch(code!);
+      }
+    }
     if (code === 'UND_ERR_HEADERS_TIMEOUT' && this.backend!.retries !== undefined) {
       // The per-try timeout (or the upstream headers timeout) counts as a 504 for the policy.
       this.pending = this.policyRetry(504);
@@ -206,7 +243,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
       }
     }
     this.endAttempt(clientSide);
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') this.fail(PRX_ERR_UPSTREAM_TIMEOUT, 504, err.message);
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === BACKEND_TIMEOUT) this.fail(PRX_ERR_UPSTREAM_TIMEOUT, 504, err.message);
     else if (this.controller === null && isConnectionError(code)) this.fail(PRX_ERR_UPSTREAM_CONNECT, 502, err.message);
     else if (clientSide) {
       // The client's body ended early or the client went away: nothing useful to answer.
@@ -259,12 +296,37 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     return next;
   }
 
-  /** Sends the request to `pending` after a policy retry was decided. */
+  /**
+   * HTTPRouteRule.retry: the endpoint for the next attempt, when the rule allows one more; on
+   * another endpoint than the failed ones if there is one, else on any (a Service with one pod
+   * is retried on it). Only requests whose body can be sent again, which means none was read
+   * (bodies are streamed, never buffered: see src/dataplane/README.md). Sets the backoff.
+   */
+  routeRetry(): Endpoint | undefined {
+    const r = this.extras!.retry!;
+    if (this.routeRetries >= r.attempts || this.started || !this.bodyUntouched()) return undefined;
+    this.markFailed(this.endpoint!);
+    const next = this.nextEndpoint() ?? this.backend!.balancer.pick(PICK_CONTEXT);
+    if (next === undefined) return undefined;
+    this.routeRetries++;
+    this.retryDelayMs = r.backoffMs;
+    return next;
+  }
+
+  /** Sends the request to `pending` after a retry was decided, after the route's backoff if any. */
   redispatch(code: string): void {
     const next = this.pending!;
     this.discarding = false;
     this.pending = undefined;
     publishProxyRetry(this.bind.name, this.routeName, this.endpoint!.key, code, true, this.attempts + 1);
+    const delay = this.retryDelayMs;
+    if (delay > 0) {
+      // Never beyond timeouts.request: its timer still runs, and settle() clears this one.
+      this.retryDelayMs = 0;
+      this.endpoint = next;
+      this.attemptTimer = setTimeout(onBackoffEnd, delay, this);
+      return;
+    }
     this.dispatch(next);
   }
 
@@ -310,6 +372,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   settle(): void {
     this.done = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.attemptTimer !== undefined) clearTimeout(this.attemptTimer);
   }
 }
 
@@ -345,6 +408,29 @@ function onClientClose(this: ServerResponse): void {
 
 function onClientDrain(this: ServerResponse): void {
   (this as Tagged)[kExchange]?.controller?.resume();
+}
+
+/** The error code of an attempt cut by timeouts.backendRequest. */
+const BACKEND_TIMEOUT = 'WAYGATE_BACKEND_REQUEST_TIMEOUT';
+
+/**
+ * timeouts.backendRequest: the attempt is cut. Before its head was written (controller null:
+ * waiting for a connection) it cannot be aborted alone, so the request ends with 504 at once;
+ * after, the abort comes back through onResponseError, which retries or answers 504. A response
+ * already passed to the client is cut.
+ */
+function onAttemptTimeout(ex: Exchange): void {
+  ex.attemptTimer = undefined;
+  if (ex.done) return;
+  ex.attemptOk = false;
+  if (ex.started || ex.controller === null) return ex.fail(PRX_ERR_UPSTREAM_TIMEOUT, 504, 'backend request timeout');
+  const err = Object.assign(new Error('backend request timeout'), { code: BACKEND_TIMEOUT });
+  ex.controller.abort(err);
+}
+
+function onBackoffEnd(ex: Exchange): void {
+  ex.attemptTimer = undefined;
+  if (!ex.done) ex.dispatch(ex.endpoint!);
 }
 
 function onRouteTimeout(ex: Exchange): void {

@@ -4,6 +4,7 @@
 import type { CompiledConfig, CompiledRoute } from '../compiler/index.ts';
 import { BackendState, balancingPolicyOf, defaultBalancingContext, type BalancingContext } from './backend-state.ts';
 import type { ChoiceState } from './balancer.ts';
+import { mirrorStates, routeExtras, type RouteExtras } from './filters/route-extras.ts';
 import type { HealthView } from './health/health-view.ts';
 import { SessionPersistence } from './lb/index.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
@@ -14,12 +15,17 @@ export interface RouteState {
   readonly directStatus: number;
   readonly choices: readonly ChoiceState[];
   readonly totalWeight: number;
-  /** Route timeout (the smaller of requestMs and backendRequestMs), 0 for none. */
+  /**
+   * timeouts.request: the whole request, retries and their backoff included; 0 for none.
+   * timeouts.backendRequest (each attempt) is in `extras`.
+   */
   readonly timeoutMs: number;
   /** Content of the action, to tell whether weighted-choice state can carry over. */
   readonly fingerprint: string;
   /** HTTPRouteRule.sessionPersistence: looked up across the choices' backends before the weighted choice. */
   readonly session: SessionPersistence | undefined;
+  /** Filters, redirect, per-attempt timeout, retry: undefined for a plain route, which skips them all. */
+  readonly extras: RouteExtras | undefined;
 }
 
 export interface LiveConfig {
@@ -81,8 +87,11 @@ function replacedBackends(previous: LiveConfig | undefined, backends: ReadonlyMa
 /** Whether a route's state can serve the next config as it is: the same compiled route over the same backend states. */
 function unchanged(previous: RouteState, route: CompiledRoute, replaced: ReadonlySet<string>): boolean {
   if (previous.route !== route) return false;
-  if (replaced.size === 0 || route.action.type === 'DirectResponse') return true;
-  return route.action.choices.every((c) => c.backend === undefined || !replaced.has(c.backend));
+  if (replaced.size === 0) return true;
+  const kept = (name: string | undefined) => name === undefined || !replaced.has(name);
+  if (route.filters !== undefined && !route.filters.mirrors.every((m) => kept(m.backend))) return false;
+  if (route.action.type !== 'Forward') return true;
+  return route.action.choices.every((c) => kept(c.backend) && (c.filters === undefined || c.filters.mirrors.every((m) => kept(m.backend))));
 }
 
 function buildRoute(
@@ -91,11 +100,11 @@ function buildRoute(
   // The compiler reuses unchanged routes, and backend states are kept: most routes carry over.
   if (previous !== undefined && unchanged(previous, route, replaced)) return previous;
   const action = route.action;
-  const t = route.timeouts;
-  const limits = [t?.requestMs, t?.backendRequestMs].filter((ms): ms is number => ms !== undefined && ms > 0);
-  const timeoutMs = limits.length > 0 ? Math.min(...limits) : 0;
-  if (action.type === 'DirectResponse') {
-    return { route, directStatus: action.status, choices: [], totalWeight: 0, timeoutMs, fingerprint: '', session: undefined };
+  const timeoutMs = route.timeouts?.requestMs ?? 0;
+  const extras = routeExtras(route, backends, previous?.extras);
+  if (action.type !== 'Forward') {
+    const directStatus = action.type === 'DirectResponse' ? action.status : action.statusCode;
+    return { route, directStatus, choices: [], totalWeight: 0, timeoutMs, fingerprint: '', session: undefined, extras };
   }
   const fingerprint = previous !== undefined && previous.route.action === action ? previous.fingerprint : JSON.stringify(action.choices);
   const keep = previous !== undefined && previous.fingerprint === fingerprint;
@@ -104,9 +113,11 @@ function buildRoute(
     backend: c.backend === undefined ? undefined : backends.get(c.backend),
     status: c.status,
     current: keep ? previous.choices[i].current : 0,
+    filters: c.filters,
+    mirrors: mirrorStates(c.filters, backends, keep ? previous.choices[i].mirrors : undefined),
   }));
   const totalWeight = choices.reduce((sum, c) => sum + c.weight, 0);
-  return { route, directStatus: 0, choices, totalWeight, timeoutMs, fingerprint, session: sessionOf(route, context) };
+  return { route, directStatus: 0, choices, totalWeight, timeoutMs, fingerprint, session: sessionOf(route, context), extras };
 }
 
 /** The rule's session persistence (stateless: tokens carry the session, signed with the fleet's secret). */

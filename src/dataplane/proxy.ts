@@ -9,6 +9,7 @@ import {
 } from './errors.ts';
 import type { BackendState } from './backend-state.ts';
 import { Exchange, PICK_CONTEXT } from './exchange.ts';
+import { handleExtended, sendExtended } from './filters/extended-request.ts';
 import { upstreamRequestHeaders, type ClientScheme } from './headers.ts';
 import { cookieValue, SESSION_MODE, type Endpoint, type HashRequest } from './lb/index.ts';
 import type { LiveConfig, RouteState } from './live-config.ts';
@@ -51,12 +52,22 @@ export function handleRequest(ctx: ProxyContext, bind: BindRef, req: IncomingMes
   if (route === undefined) return reject(ex, PRX_ERR_NO_ROUTE, 404, 'no route');
   const state = live!.routes[route.id];
   ex.routeName = route.name;
+  // Filters, redirects, per-attempt timeouts and retries: one branch, so plain routes pay nothing.
+  if (state.extras !== undefined) return handleExtended(ctx, ex, state, table, headers, url, method);
   if (state.directStatus !== 0) return void sendStatus(res, state.directStatus, bind.draining);
+  forwardRequest(ctx, ex, state, req, headers, url, q, method);
+}
+
+/** The weighted choice (or the session's endpoint), the endpoint, and the upstream request. */
+export function forwardRequest(
+  ctx: ProxyContext, ex: Exchange, state: RouteState, req: IncomingMessage, headers: string[], url: string, q: number, method: string,
+): void {
   // HTTPRoute sessionPersistence: a session's endpoint, in any backend of the rule, comes first.
   let endpoint = state.session === undefined ? undefined : sessionEndpoint(ex, state, req.rawHeaders);
   let backend = ex.backend;
   if (endpoint === undefined) {
     const choice = pickChoice(state.choices, state.totalWeight);
+    ex.choice = choice;
     backend = choice.backend;
     if (backend === undefined) return reject(ex, PRX_ERR_INVALID_BACKEND, choice.status, 'invalid backend');
     endpoint = pick(ex, backend, req, url, q);
@@ -87,6 +98,7 @@ function send(
   const limit = ctx.limits.maxRequestBodyBytes;
   if (ex.contentLength > limit) return reject(ex, PRX_ERR_REQUEST_TOO_LARGE, 413, 'request body too large');
   ex.bodyLimit = limit;
+  if (ex.extras !== undefined) return sendExtended(ctx, ex, backend, endpoint, req, headers, url, method, timeoutMs);
   const hasBody = ex.chunked || ex.contentLength > 0;
   const options: Dispatcher.DispatchOptions = { path: url, method, headers, body: hasBody ? req : null };
   ex.forward(ctx.pools, backend, endpoint, options, timeoutMs);
@@ -133,13 +145,14 @@ function sessionEndpoint(ex: Exchange, state: RouteState, rawHeaders: readonly s
     const e = backend.sessions().findUsable(session.tag, SESSION_MODE);
     if (e !== undefined) {
       ex.backend = backend;
+      ex.choice = choices[i];
       return e;
     }
   }
   return undefined;
 }
 
-function reject(ex: Exchange, code: Parameters<typeof publishProxyError>[0], status: number, message: string): void {
+export function reject(ex: Exchange, code: Parameters<typeof publishProxyError>[0], status: number, message: string): void {
   publishProxyError(code, status, ex.bind.name, ex.routeName || undefined, undefined, message);
   // An unread request body cannot be skipped safely on a kept-alive connection when large.
   sendStatus(ex.res, status, ex.bind.draining || ex.chunked || ex.contentLength > 0);

@@ -1,5 +1,8 @@
 // Small builders for hand-written IR in data plane tests.
-import type { IR, IRBackend, IRBind, IRHttpListener, IRMatch, IRRoute, IRTimeouts, IRVirtualHost, IRWeightedBackend } from '../../src/ir/index.ts';
+import type {
+  IR, IRBackend, IRBind, IRCors, IRFilters, IRHeaderModifier, IRHttpListener, IRMatch, IRRedirectAction, IRRoute, IRTimeouts, IRVirtualHost,
+  IRWeightedBackend,
+} from '../../src/ir/index.ts';
 
 export function bind(port: number, listeners: IRHttpListener[]): IRBind {
   return { name: `127.0.0.1:${port}`, address: '127.0.0.1', port, protocol: 'HTTP', listeners };
@@ -34,3 +37,33 @@ export function backend(name: string, ports: number[], address = '127.0.0.1'): I
 export function ir(binds: IRBind[], backends: IRBackend[]): IR {
   return { binds, backends: [...backends].sort((a, b) => (a.name < b.name ? -1 : 1)) };
 }
+
+/** `route` with the rule's filters, retry or timeouts added. */
+export function withRule(route: IRRoute, extra: Pick<IRRoute, 'filters' | 'retry' | 'timeouts'>): IRRoute {
+  return { ...route, ...extra };
+}
+
+/** A route whose action is a redirect. */
+export function redirect(name: string, action: Omit<IRRedirectAction, 'type'>, match: Partial<IRMatch> = {}): IRRoute {
+  return {
+    name,
+    match: { path: { type: 'PathPrefix', value: '/' }, headers: [], queryParams: [], ...match },
+    action: { type: 'Redirect', ...action },
+  };
+}
+
+/** An HTTPHeaderFilter; each part optional. */
+export function headerModifier(m: { set?: [string, string][]; add?: [string, string][]; remove?: string[] }): IRHeaderModifier {
+  const pairs = (list: [string, string][] | undefined) => (list ?? []).map(([name, value]) => ({ name, value }));
+  return { set: pairs(m.set), add: pairs(m.add), remove: m.remove ?? [] };
+}
+
+/** A listener (as `listener`) on an HTTPS bind or with its own Gateway port. */
+export function listenerOnPort(name: string, routes: IRRoute[], port: number, hostname?: string): IRHttpListener {
+  return { ...listener(name, routes, hostname), port };
+}
+
+export function cors(c: Partial<IRCors>): IRCors {
+  return { allowOrigins: [], allowCredentials: false, allowMethods: [], allowHeaders: [], exposeHeaders: [], maxAgeSeconds: 5, ...c };
+}
+
