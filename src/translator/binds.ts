@@ -31,7 +31,7 @@ export function planBinds(gateways: readonly GatewayState[]): Map<string, BindPl
       if (protocolClash) {
         listener.conflict = {
           reason: ListenerReason.ProtocolConflict,
-          message: `port ${protocolClash.bind} is already used with protocol ${protocolClash.other.spec.protocol} by listener ${protocolClash.other.name} of the older Gateway ${protocolClash.other.gateway.namespace}/${protocolClash.other.gateway.name}`,
+          message: `${protocolClash.bind} is already used with protocol ${protocolClash.other.spec.protocol} by listener ${protocolClash.other.name} of the older Gateway ${protocolClash.other.gateway.namespace}/${protocolClash.other.gateway.name}`,
         };
         continue;
       }
