@@ -136,25 +136,56 @@ export interface HTTPPathModifier {
   readonly replacePrefixMatch?: string;
 }
 
+/** HTTPRequestRedirectFilter. */
+export interface HTTPRequestRedirectFilter {
+  readonly scheme?: string;
+  readonly hostname?: string;
+  readonly path?: HTTPPathModifier;
+  readonly port?: number;
+  readonly statusCode?: number;
+}
+
+/** HTTPURLRewriteFilter. */
+export interface HTTPURLRewriteFilter {
+  readonly hostname?: string;
+  readonly path?: HTTPPathModifier;
+}
+
+/** HTTPRequestMirrorFilter: `percent` and `fraction` are exclusive; neither means all requests. */
+export interface HTTPRequestMirrorFilter {
+  readonly backendRef: BackendObjectReference;
+  readonly percent?: number;
+  readonly fraction?: { readonly numerator: number; readonly denominator?: number };
+}
+
+/** HTTPCORSFilter. */
+export interface HTTPCORSFilter {
+  readonly allowOrigins?: readonly string[];
+  readonly allowCredentials?: boolean;
+  readonly allowMethods?: readonly string[];
+  readonly allowHeaders?: readonly string[];
+  readonly exposeHeaders?: readonly string[];
+  readonly maxAge?: number;
+}
+
+/** LocalObjectReference: an implementation-specific filter (HTTPRouteFilter.extensionRef). */
+export interface LocalObjectReference {
+  readonly group: string;
+  readonly kind: string;
+  readonly name: string;
+}
+
 export interface HTTPRouteFilter {
   readonly type: string;
   readonly requestHeaderModifier?: HTTPHeaderFilter;
   readonly responseHeaderModifier?: HTTPHeaderFilter;
-  readonly requestRedirect?: {
-    readonly scheme?: string;
-    readonly hostname?: string;
-    readonly path?: HTTPPathModifier;
-    readonly port?: number;
-    readonly statusCode?: number;
-  };
-  readonly urlRewrite?: { readonly hostname?: string; readonly path?: HTTPPathModifier };
-  readonly requestMirror?: {
-    readonly backendRef: BackendObjectReference;
-    readonly percent?: number;
-    readonly fraction?: { readonly numerator: number; readonly denominator?: number };
-  };
-  readonly extensionRef?: { readonly group: string; readonly kind: string; readonly name: string };
-  readonly cors?: Readonly<Record<string, unknown>>;
+  readonly requestRedirect?: HTTPRequestRedirectFilter;
+  readonly urlRewrite?: HTTPURLRewriteFilter;
+  readonly requestMirror?: HTTPRequestMirrorFilter;
+  readonly extensionRef?: LocalObjectReference;
+  readonly cors?: HTTPCORSFilter;
+  /** Experimental channel (GEP-1494); Waygate does not support it. */
+  readonly externalAuth?: unknown;
 }
 
 export interface BackendObjectReference {
@@ -175,9 +206,22 @@ export interface HTTPRouteRule {
   readonly matches?: readonly HTTPRouteMatch[];
   readonly filters?: readonly HTTPRouteFilter[];
   readonly backendRefs?: readonly HTTPBackendRef[];
-  readonly timeouts?: { readonly request?: string; readonly backendRequest?: string };
-  readonly retry?: { readonly codes?: readonly number[]; readonly attempts?: number; readonly backoff?: string };
+  readonly timeouts?: HTTPRouteTimeouts;
+  readonly retry?: HTTPRouteRetry;
   readonly sessionPersistence?: SessionPersistence;
+}
+
+/** HTTPRouteTimeouts: GEP-2257 durations. */
+export interface HTTPRouteTimeouts {
+  readonly request?: string;
+  readonly backendRequest?: string;
+}
+
+/** HTTPRouteRetry (experimental channel, GEP-1731). */
+export interface HTTPRouteRetry {
+  readonly codes?: readonly number[];
+  readonly attempts?: number;
+  readonly backoff?: string;
 }
 
 /**

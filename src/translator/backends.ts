@@ -1,8 +1,8 @@
 // HTTPBackendRef resolution (kind, ReferenceGrant, Service and port) and the rule action it
 // yields: weighted choices, 500 for the share of invalid refs, DirectResponse when nothing
 // can be forwarded.
-import { GATEWAY_API_GROUP, type HTTPBackendRef, type HTTPRoute, type Service } from '../api/index.ts';
-import { serviceBackendName, type IRAction, type IRWeightedBackend } from '../ir/index.ts';
+import { GATEWAY_API_GROUP, type BackendObjectReference, type HTTPBackendRef, type HTTPRoute, type Service } from '../api/index.ts';
+import { serviceBackendName, type IRAction, type IRFilters, type IRWeightedBackend } from '../ir/index.ts';
 import { RouteReason, type Problem } from './conditions.ts';
 import { keyOf, namespaceOf, type TranslationContext } from './context.ts';
 import { isReferenceGranted } from './reference-grants.ts';
@@ -15,10 +15,15 @@ export interface ServicePortRef {
   readonly port: number;
 }
 
+/** A Service port an HTTPRoute may use, with its IR name. */
+export type ResolvedServicePort = ServicePortRef & { readonly irName: string };
+
 export interface ResolvedBackendRef {
   readonly weight: number;
-  readonly backend?: ServicePortRef & { readonly irName: string };
+  readonly backend?: ResolvedServicePort;
   readonly problem?: Problem;
+  /** The backendRef's own filters (HTTPBackendRef.filters). */
+  readonly filters?: IRFilters;
 }
 
 /** Status for the share of traffic that would have gone to an invalid backendRef. */
@@ -26,16 +31,29 @@ const INVALID_BACKEND_STATUS = 500;
 
 export function resolveBackendRef(ctx: TranslationContext, route: HTTPRoute, ref: HTTPBackendRef, field: string): ResolvedBackendRef {
   const weight = ref?.weight ?? 1;
-  const problem = backendRefProblem(ctx, route, ref, field);
-  if (problem) return { weight, problem };
-  const namespace = ref.namespace ?? namespaceOf(route);
-  const port = ref.port as number;
-  return { weight, backend: { namespace, name: ref.name, port, irName: serviceBackendName(namespace, ref.name, port) } };
+  const resolved = resolveServiceRef(ctx, route, ref, field);
+  return resolved.problem ? { weight, problem: resolved.problem } : { weight, backend: resolved.backend };
 }
 
-function backendRefProblem(ctx: TranslationContext, route: HTTPRoute, ref: HTTPBackendRef, field: string): Problem | undefined {
+/**
+ * A BackendObjectReference of an HTTPRoute (a backendRef, or a RequestMirror's backendRef):
+ * a core Service in a namespace the route may reference, with the port. Every lookup goes
+ * through the context, so the translation cache sees it.
+ */
+export function resolveServiceRef(
+  ctx: TranslationContext, route: HTTPRoute, ref: BackendObjectReference, field: string,
+): { readonly backend: ResolvedServicePort; readonly problem?: undefined } | { readonly problem: Problem } {
+  const problem = backendRefProblem(ctx, route, ref, field);
+  if (problem) return { problem };
+  const namespace = ref.namespace ?? namespaceOf(route);
+  const port = ref.port as number;
+  return { backend: { namespace, name: ref.name, port, irName: serviceBackendName(namespace, ref.name, port) } };
+}
+
+function backendRefProblem(ctx: TranslationContext, route: HTTPRoute, ref: BackendObjectReference, field: string): Problem | undefined {
   const group = ref?.group ?? '';
   const kind = ref?.kind ?? 'Service';
+  if (typeof ref !== 'object' || ref === null) return { reason: RouteReason.BackendNotFound, message: `${field}: must be an object` };
   if (group !== '' || kind !== 'Service') {
     return { reason: RouteReason.InvalidKind, message: `${field}: ${group || 'core'}/${kind} is not a supported backend kind; only Service is` };
   }
@@ -50,7 +68,7 @@ function backendRefProblem(ctx: TranslationContext, route: HTTPRoute, ref: HTTPB
   return servicePortProblem(ctx, namespace, ref, field);
 }
 
-function servicePortProblem(ctx: TranslationContext, namespace: string, ref: HTTPBackendRef, field: string): Problem | undefined {
+function servicePortProblem(ctx: TranslationContext, namespace: string, ref: BackendObjectReference, field: string): Problem | undefined {
   const service = ctx.services.get(keyOf(namespace, ref.name));
   if (!service) return { reason: RouteReason.BackendNotFound, message: `${field}: Service ${namespace}/${ref.name} not found` };
   if (!Number.isInteger(ref.port)) return { reason: RouteReason.BackendNotFound, message: `${field}.port is required for a Service` };
@@ -83,11 +101,16 @@ export function externalNameOf(service: Service): string | undefined {
  * The action of a rule from its resolved backendRefs (HTTPRouteRule.backendRefs): choices of
  * weight 0 are left out; an invalid ref keeps its share as a 500. When nothing is left to
  * forward (no backendRefs, every ref invalid, or every weight 0) every request gets a 500.
+ * A valid ref's own filters go with its choice.
  */
 export function buildRuleAction(refs: readonly ResolvedBackendRef[]): IRAction {
   const choices: IRWeightedBackend[] = refs
     .filter((r) => Number.isInteger(r.weight) && r.weight > 0)
-    .map((r) => (r.backend ? { weight: r.weight, backend: r.backend.irName } : { weight: r.weight, status: INVALID_BACKEND_STATUS }));
+    .map((r) => (r.backend ? weightedBackend(r.weight, r.backend.irName, r.filters) : { weight: r.weight, status: INVALID_BACKEND_STATUS }));
   if (!choices.some((c) => c.backend !== undefined)) return { type: 'DirectResponse', status: INVALID_BACKEND_STATUS };
   return { type: 'Forward', backends: choices };
+}
+
+function weightedBackend(weight: number, backend: string, filters: IRFilters | undefined): IRWeightedBackend {
+  return filters ? { weight, backend, filters } : { weight, backend };
 }
