@@ -2,7 +2,7 @@
 // real node:https client that says which certificate the server presented.
 import { request, type Agent, type RequestOptions } from 'node:https';
 import { X509Certificate } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
 import type { IRBind, IRCertificate, IRHttpListener, IRRoute } from '../../src/ir/index.ts';
 import type { TestCertificate } from './certificates.ts';
 
@@ -70,4 +70,41 @@ export function httpsGet(o: HttpsGet): Promise<HttpsAnswer> {
     req.on('error', reject);
     req.end();
   });
+}
+
+/** One TLS connection on which requests are written by hand, one at a time (keep-alive). */
+export async function openTls(port: number, servername: string, ca: string): Promise<{ socket: TLSSocket; get(host: string): Promise<{ status: number; body: string }> }> {
+  const socket = await new Promise<TLSSocket>((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, servername, ca }, () => resolve(s));
+    s.once('error', reject);
+  });
+  let buffered = '';
+  let waiting: (() => void) | undefined;
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    waiting?.();
+  });
+  socket.on('close', () => waiting?.());
+  const response = async (): Promise<{ status: number; body: string }> => {
+    for (;;) {
+      const end = buffered.indexOf('\r\n\r\n');
+      const length = end < 0 ? -1 : Number(/content-length: *(\d+)/i.exec(buffered.slice(0, end))?.[1] ?? 0);
+      if (end >= 0 && buffered.length >= end + 4 + length) {
+        const status = Number(buffered.slice(9, 12));
+        const body = buffered.slice(end + 4, end + 4 + length);
+        buffered = buffered.slice(end + 4 + length);
+        return { status, body };
+      }
+      if (socket.destroyed) throw new Error('connection closed');
+      await new Promise<void>((resolve) => (waiting = resolve));
+    }
+  };
+  return {
+    socket,
+    get: (host) => {
+      socket.write(`GET / HTTP/1.1\r\nhost: ${host}\r\n\r\n`);
+      return response();
+    },
+  };
 }
