@@ -1,6 +1,7 @@
 // Listener isolation end to end: Gateway API manifests → translate() → a DataPlane serving on
 // real sockets. Two listeners share a port with different hostnames; a request is served only by
-// the most specific listener whose hostname matches it, and a host no listener names gets 404.
+// the most specific listener whose hostname matches it, and a host no listener names gets 404;
+// over HTTP, and over HTTPS with each listener's certificate from its Secret.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
@@ -11,6 +12,8 @@ import { snapshotOf } from '../src/resources/index.ts';
 import { translate } from '../src/translator/index.ts';
 import { freePort } from './helpers/ports.ts';
 import { startUpstream, type Upstream } from './helpers/upstream.ts';
+import { makeCA, makeLeafCertificate, tlsSecretData, type TestCertificate } from './helpers/certificates.ts';
+import { fingerprint, httpsGet } from './helpers/https-client.ts';
 
 const CONTROLLER = 'waygate.dev/gateway-controller';
 
@@ -38,7 +41,13 @@ function route(name: string, sections: string[], path: string, backend: string, 
   } as unknown as KubeObject;
 }
 
-function manifests(port: number, upstreams: Record<string, Upstream>): KubeObject[] {
+function tlsSecret(name: string, cert: TestCertificate): KubeObject {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'default' }, type: 'kubernetes.io/tls', data: tlsSecretData(cert) } as unknown as KubeObject;
+}
+
+/** Listeners `exact` (foo.example.com) and `wild` (*.example.com) on `port`; HTTPS ones name the Secrets `foo` and `wildcard`. */
+function manifests(port: number, upstreams: Record<string, Upstream>, protocol: 'HTTP' | 'HTTPS' = 'HTTP'): KubeObject[] {
+  const tls = (secret: string) => (protocol === 'HTTPS' ? { tls: { certificateRefs: [{ name: secret }] } } : {});
   return [
     { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'waygate' }, spec: { controllerName: CONTROLLER } },
     {
@@ -46,8 +55,8 @@ function manifests(port: number, upstreams: Record<string, Upstream>): KubeObjec
       spec: {
         gatewayClassName: 'waygate',
         listeners: [
-          { name: 'exact', port, protocol: 'HTTP', hostname: 'foo.example.com' },
-          { name: 'wild', port, protocol: 'HTTP', hostname: '*.example.com' },
+          { name: 'exact', port, protocol, hostname: 'foo.example.com', ...tls('foo') },
+          { name: 'wild', port, protocol, hostname: '*.example.com', ...tls('wildcard') },
         ],
       },
     },
@@ -118,5 +127,48 @@ describe('listener isolation on one port, from manifests to sockets', () => {
     // `*.example.com` does not match example.com itself.
     assert.equal((await get(port, 'example.com', '/both')).status, 404);
     assert.equal(upstreams.exact.seen.length + upstreams.wild.seen.length + upstreams.both.seen.length, 5);
+  });
+});
+
+describe('listener isolation on one HTTPS port, certificates from Secrets', () => {
+  const upstreams: Record<string, Upstream> = {};
+  const ca = makeCA();
+  const foo = makeLeafCertificate(ca, ['foo.example.com'], { keyType: 'ecdsa' });
+  const wildcard = makeLeafCertificate(ca, ['*.example.com'], { keyType: 'rsa' });
+  let port: number;
+  let dp: DataPlane;
+
+  before(async () => {
+    for (const name of ['exact', 'wild', 'both']) upstreams[name] = await startUpstream(name);
+    port = await freePort();
+    const objects = [...manifests(port, upstreams, 'HTTPS'), tlsSecret('foo', foo), tlsSecret('wildcard', wildcard)];
+    const { ir } = translate(snapshotOf(objects), { controllerName: CONTROLLER, listenAddress: '127.0.0.1' });
+    assert.deepEqual(validateIR(ir), []);
+    assert.deepEqual(ir.binds.map((b) => b.protocol), ['HTTPS']);
+    dp = new DataPlane({});
+    await dp.apply('v1', ir);
+  });
+
+  after(async () => {
+    await dp.close(1000);
+    await Promise.all(Object.values(upstreams).map((u) => u.close()));
+  });
+
+  const get = (servername: string, path: string, host?: string) => httpsGet({ port, ca: ca.certPem, servername, path, ...(host ? { host } : {}) });
+
+  test('the exact listener serves its host with its own certificate, and only its own routes', async () => {
+    const answer = await get('foo.example.com', '/exact/page');
+    assert.deepEqual([answer.status, answer.headers['x-upstream'], answer.certificate], [200, 'exact', fingerprint(foo)]);
+    assert.equal((await get('foo.example.com', '/other')).status, 404);
+  });
+
+  test('the wildcard listener serves other subdomains with the wildcard certificate', async () => {
+    const answer = await get('bar.example.com', '/other');
+    assert.deepEqual([answer.status, answer.headers['x-upstream'], answer.certificate], [200, 'wild', fingerprint(wildcard)]);
+    assert.equal((await get('bar.example.com', '/both')).headers['x-upstream'], 'both');
+  });
+
+  test('a Host that matches no listener hostname gets 404', async () => {
+    assert.equal((await get('bar.example.com', '/', 'example.org')).status, 404);
   });
 });
