@@ -1,6 +1,6 @@
 // Secure contexts of the certificates HTTPS binds serve, built off the request path once per
 // certificate content and reused by every bind and config version while the content is unchanged.
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { IRCertificate } from '../../ir/index.ts';
 import { SESSION_ID_CONTEXT, TLS_CONTEXT_OPTIONS } from './tls-options.ts';
@@ -50,6 +50,10 @@ export class SecureContexts {
 
 function loadCertificate(certificate: IRCertificate): LoadedCertificate {
   try {
+    // OpenSSL keeps an RSA and an EC key side by side instead of refusing the one that does not fit.
+    if (!new X509Certificate(certificate.certificatePem).checkPrivateKey(createPrivateKey(certificate.privateKeyPem))) {
+      throw new Error('the private key does not belong to the certificate');
+    }
     const context = createSecureContext({
       ...TLS_CONTEXT_OPTIONS,
       cert: certificate.certificatePem,
