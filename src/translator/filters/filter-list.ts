@@ -1,7 +1,10 @@
 // HTTPRouteRule.filters and HTTPBackendRef.filters → IRFilters (plus the Redirect action and
 // what an ExtensionRef makes of the rule). The list's CEL rules are checked here: the config
 // field matching `type` and no other, each filter type at most once except RequestMirror and
-// ExtensionRef, RequestRedirect and URLRewrite not together.
+// ExtensionRef, RequestRedirect and URLRewrite not together. "Wherever possible,
+// implementations SHOULD implement filters in the order they are specified": the IR applies
+// them in one fixed order (src/ir/types.ts IRFilters) and, since every type but RequestMirror
+// and ExtensionRef appears once, Waygate documents that order instead of rejecting others.
 import type { HTTPRoute, HTTPRouteMatch } from '../../api/index.ts';
 import type { IRCors, IRFilters, IRHeaderModifier, IRMirror, IRRedirectAction, IRUrlRewrite } from '../../ir/index.ts';
 import type { ResolvedServicePort } from '../backends.ts';
