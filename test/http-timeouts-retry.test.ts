@@ -1,0 +1,143 @@
+// HTTPRouteRule.timeouts (request: the whole request; backendRequest: each attempt) and
+// HTTPRouteRule.retry (codes, attempts, backoff, bounded by the request timeout), against
+// real upstreams that answer late, fail or close.
+import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import type { IRRouteRetry, IRTimeouts } from '../src/ir/index.ts';
+import { backend, forward, listener, prefix, withRule } from './helpers/ir.ts';
+import { startProxy, type ProxyFixture } from './helpers/proxy-fixture.ts';
+import { startUpstream, type Upstream } from './helpers/upstream.ts';
+
+/**
+ * Answers by the request's path: `/<prefix>/<key>/<plan>` where plan is a comma list of what
+ * each successive request with that key gets: a status, `hang` (never answers), `close`
+ * (destroys the connection), or `late` (200 after 600 ms). Arrival times are recorded per key.
+ */
+function scripted(): { handler: (req: IncomingMessage, res: ServerResponse) => void; arrivals: Map<string, number[]> } {
+  const arrivals = new Map<string, number[]>();
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    req.resume();
+    const [, , key, plan] = (req.url ?? '').split('/');
+    const seen = arrivals.get(key) ?? [];
+    seen.push(performance.now());
+    arrivals.set(key, seen);
+    const steps = (plan ?? '200').split(',');
+    const step = steps[Math.min(seen.length - 1, steps.length - 1)];
+    if (step === 'hang') return;
+    if (step === 'close') return void req.socket.destroy();
+    if (step === 'late') return void setTimeout(() => res.end('late\n'), 600);
+    res.statusCode = Number(step);
+    res.end(`${step}\n`);
+  };
+  return { handler, arrivals };
+}
+
+describe('route timeouts and retries', () => {
+  let upstream: Upstream, proxy: ProxyFixture;
+  const script = scripted();
+  let n = 0;
+  const key = () => `k${n++}`;
+
+  before(async () => {
+    upstream = await startUpstream('u', script.handler);
+    const route = (name: string, timeouts?: IRTimeouts, retry?: IRRouteRetry) =>
+      withRule(forward(name, 'svc/u', prefix(`/${name}`)), { ...(timeouts ? { timeouts } : {}), ...(retry ? { retry } : {}) });
+    proxy = await startProxy([listener('gw/http', [
+      route('request', { requestMs: 300 }),
+      route('backend', { backendRequestMs: 300 }),
+      route('retry', undefined, { codes: [500, 503], attempts: 2, backoffMs: 0 }),
+      route('backoff', undefined, { codes: [503], attempts: 2, backoffMs: 250 }),
+      route('bounded', { requestMs: 400 }, { codes: [503], attempts: 5, backoffMs: 1000 }),
+      route('per-try', { requestMs: 5000, backendRequestMs: 250 }, { codes: [503], attempts: 1, backoffMs: 50 }),
+      route('budget', { requestMs: 900, backendRequestMs: 200 }, { codes: [503], attempts: 20, backoffMs: 50 }),
+      route('plain'),
+    ])], [backend('svc/u', [upstream.port])]);
+  });
+  after(async () => {
+    await upstream.close();
+    await proxy.close();
+  });
+
+  test('timeouts.request: 504 when the backend answers too late', async () => {
+    const started = performance.now();
+    const res = await proxy.request(`/request/${key()}/hang`);
+    assert.equal(res.status, 504);
+    assert.ok(performance.now() - started < 5000);
+    assert.equal((await proxy.request(`/request/${key()}/200`)).status, 200);
+  });
+
+  test('timeouts.backendRequest alone: 504 for an attempt that takes too long', async () => {
+    assert.equal((await proxy.request(`/backend/${key()}/late`)).status, 504);
+    assert.equal((await proxy.request(`/backend/${key()}/200`)).status, 200);
+  });
+
+  test('retry: answers with a listed code are retried up to `attempts` times', async () => {
+    const k1 = key();
+    const ok = await proxy.request(`/retry/${k1}/503,500,200`);
+    assert.equal(ok.status, 200);
+    assert.equal(script.arrivals.get(k1)!.length, 3);
+    const k2 = key();
+    const failed = await proxy.request(`/retry/${k2}/503,503,503,200`);
+    assert.equal(failed.status, 503, 'after the last attempt the last answer goes to the client');
+    assert.equal(failed.body, '503\n');
+    assert.equal(script.arrivals.get(k2)!.length, 3);
+  });
+
+  test('retry: other codes are not retried', async () => {
+    const k = key();
+    assert.equal((await proxy.request(`/retry/${k}/502,200`)).status, 502);
+    assert.equal(script.arrivals.get(k)!.length, 1);
+    const plain = key();
+    assert.equal((await proxy.request(`/plain/${plain}/503,200`)).status, 503, 'no retry without HTTPRouteRule.retry');
+    assert.equal(script.arrivals.get(plain)!.length, 1);
+  });
+
+  test('retry: a connection closed under a non-idempotent request is retried when the rule says so', async () => {
+    const k = key();
+    assert.equal((await proxy.request(`/retry/${k}/close,200`, { method: 'POST' })).status, 200);
+    assert.equal(script.arrivals.get(k)!.length, 2);
+    const plain = key();
+    assert.equal((await proxy.request(`/plain/${plain}/close,200`, { method: 'POST' })).status, 502);
+  });
+
+  test('retry: a request whose body was sent is not retried (bodies are streamed, not kept)', async () => {
+    const k = key();
+    assert.equal((await proxy.request(`/retry/${k}/503,200`, { method: 'PUT', body: 'payload' })).status, 503);
+    assert.equal(script.arrivals.get(k)!.length, 1);
+  });
+
+  test('retry: attempts are at least `backoff` apart', async () => {
+    const k = key();
+    assert.equal((await proxy.request(`/backoff/${k}/503,503,200`)).status, 200);
+    const times = script.arrivals.get(k)!;
+    assert.equal(times.length, 3);
+    assert.ok(times[1] - times[0] >= 240, `first gap ${times[1] - times[0]} ms`);
+    assert.ok(times[2] - times[1] >= 240, `second gap ${times[2] - times[1]} ms`);
+  });
+
+  test('retry: timeouts.request bounds the retries and their backoff', async () => {
+    const k = key();
+    const started = performance.now();
+    const res = await proxy.request(`/bounded/${k}/503`);
+    assert.equal(res.status, 504);
+    assert.ok(performance.now() - started < 3000, 'answered at the request timeout, not after the backoff');
+    assert.equal(script.arrivals.get(k)!.length, 1, 'the backoff was longer than what was left');
+  });
+
+  test('retry: an attempt cut by timeouts.backendRequest is retried after the backoff', async () => {
+    const k = key();
+    assert.equal((await proxy.request(`/per-try/${k}/hang,200`)).status, 200);
+    const times = script.arrivals.get(k)!;
+    assert.equal(times.length, 2);
+    assert.ok(times[1] - times[0] >= 250 + 40, 'per-try timeout, then the backoff');
+  });
+
+  test('retry: every attempt hangs, the request timeout ends it with 504', async () => {
+    const k = key();
+    const res = await proxy.request(`/budget/${k}/hang`);
+    assert.equal(res.status, 504);
+    const attempts = script.arrivals.get(k)!.length;
+    assert.ok(attempts >= 2 && attempts <= 4, `${attempts} attempts within the request timeout`);
+  });
+});
