@@ -1,19 +1,24 @@
-// Configuration envelopes carry the IR in parts: a frame in which every virtual host and every
-// backend is named by the hash of its content, and the parts the receiver does not hold yet.
+// Configuration envelopes carry the IR in parts: a frame in which every virtual host, backend and
+// certificate is named by the hash of its content, and the parts the receiver does not hold yet.
+// A certificate (and its private key) thus crosses the channel once, not with every version.
 // After a small change only the changed parts cross the IPC channel and are parsed, and the
 // receiver keeps the very objects of the parts that did not change, so the worker's compiler
 // can reuse what it built for them. Each sender knows what its receiver holds because IPC
 // delivers every message, in order, for the life of the child process.
-import type { IR, IRBackend, IRBind, IRHttpListener, IRVirtualHost } from '../ir/index.ts';
+import type { IR, IRBackend, IRBind, IRCertificate, IRHttpListener, IRVirtualHost } from '../ir/index.ts';
 import { immutableHash } from '../util/index.ts';
 
 type FrameListener = Omit<IRHttpListener, 'virtualHosts'> & { readonly virtualHosts: readonly string[] };
 type FrameBind = Omit<IRBind, 'listeners'> & { readonly listeners: readonly FrameListener[] };
 
-/** The IR with each virtual host and each backend replaced by the hash of its content. */
-export type IRFrame = Omit<IR, 'binds' | 'backends'> & { readonly binds: readonly FrameBind[]; readonly backends: readonly string[] };
+/** The IR with each virtual host, backend and certificate replaced by the hash of its content. */
+export type IRFrame = Omit<IR, 'binds' | 'backends' | 'certificates'> & {
+  readonly binds: readonly FrameBind[];
+  readonly backends: readonly string[];
+  readonly certificates?: readonly string[];
+};
 
-type Part = IRVirtualHost | IRBackend;
+type Part = IRVirtualHost | IRBackend | IRCertificate;
 
 export interface PackedIR {
   readonly frame: IRFrame;
@@ -44,6 +49,7 @@ export class IRPacker {
       ...ir,
       binds: ir.binds.map((b) => ({ ...b, listeners: b.listeners.map((l) => ({ ...l, virtualHosts: l.virtualHosts.map(name) })) })),
       backends: ir.backends.map(name),
+      ...(ir.certificates === undefined ? {} : { certificates: ir.certificates.map(name) }),
     };
     this.#held = held;
     return { frame, parts };
@@ -72,6 +78,7 @@ export class IRUnpacker {
       ...frame,
       binds: frame.binds.map((b) => ({ ...b, listeners: b.listeners.map((l) => ({ ...l, virtualHosts: l.virtualHosts.map((h) => part<IRVirtualHost>(h)) })) })),
       backends: frame.backends.map((h) => part<IRBackend>(h)),
+      ...(frame.certificates === undefined ? {} : { certificates: frame.certificates.map((h) => part<IRCertificate>(h)) }),
     };
     this.#parts = next;
     return ir;
