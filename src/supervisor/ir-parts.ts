@@ -45,11 +45,12 @@ export class IRPacker {
       held.add(hash);
       return hash;
     };
+    const { certificates, ...rest } = ir;
     const frame: IRFrame = {
-      ...ir,
+      ...rest,
       binds: ir.binds.map((b) => ({ ...b, listeners: b.listeners.map((l) => ({ ...l, virtualHosts: l.virtualHosts.map(name) })) })),
       backends: ir.backends.map(name),
-      ...(ir.certificates === undefined ? {} : { certificates: ir.certificates.map(name) }),
+      ...(certificates === undefined ? {} : { certificates: certificates.map(name) }),
     };
     this.#held = held;
     return { frame, parts };
@@ -73,12 +74,12 @@ export class IRUnpacker {
       next.set(hash, value);
       return value as T;
     };
-    const { frame } = packed;
+    const { certificates, ...frame } = packed.frame;
     const ir: IR = {
       ...frame,
       binds: frame.binds.map((b) => ({ ...b, listeners: b.listeners.map((l) => ({ ...l, virtualHosts: l.virtualHosts.map((h) => part<IRVirtualHost>(h)) })) })),
       backends: frame.backends.map((h) => part<IRBackend>(h)),
-      ...(frame.certificates === undefined ? {} : { certificates: frame.certificates.map((h) => part<IRCertificate>(h)) }),
+      ...(certificates === undefined ? {} : { certificates: certificates.map((h) => part<IRCertificate>(h)) }),
     };
     this.#parts = next;
     return ir;
