@@ -42,6 +42,9 @@ function gatewayClassStatus(gc: GatewayClass, problem: Problem | undefined, feat
     status: {
       conditions: [
         conditionFrom(ConditionType.Accepted, problem, GatewayClassReason.Accepted, 'The GatewayClass is accepted', generation),
+        // Waygate reads the objects as Gateway API v1.6 and cannot see the installed CRDs' bundle
+        // version (file mode has none; in a cluster the provider does not read CRDs yet), so the
+        // version it implements is the one it reports (implementer's guide, Version Compatibility).
         condition(ConditionType.SupportedVersion, 'True', GatewayClassReason.SupportedVersion, 'Gateway API v1.6 is supported', generation),
       ],
       ...(problem ? {} : { supportedFeatures: features }),

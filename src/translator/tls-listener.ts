@@ -1,6 +1,11 @@
 // HTTPS listeners: Listener.tls (mode Terminate, certificateRefs to `kubernetes.io/tls` Secrets,
 // options) becomes the listener's certificates. Each ref is checked on its own, so one bad
 // Secret never takes down the listener's other certificates, nor other listeners.
+// Spec choices (the spec only says ResolvedRefs is False when a ref is invalid): with some refs
+// valid the listener stays Accepted and Programmed with those, as a route keeps its valid
+// backendRefs; with none valid it stays Accepted (no Accepted reason covers certificates) but is
+// Programmed=False Invalid. Several invalid refs: the first one's reason, every one's message.
+// Expiry is not checked (no clock here), nor whether a certificate covers the listener hostname.
 import { GATEWAY_API_GROUP, type Listener, type Secret, type SecretObjectReference } from '../api/index.ts';
 import type { IRCertificate } from '../ir/index.ts';
 import { decodeBase64, parseTlsKeyPair, type TlsKeyPairResult } from '../util/index.ts';
