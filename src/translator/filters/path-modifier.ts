@@ -35,7 +35,9 @@ export function convertPathModifier(spec: unknown, field: string): IRPathModifie
 /**
  * HTTPPathModifier.replacePrefixMatch: "only compatible with a `PathPrefix` HTTPRouteMatch"; the
  * rule's CEL asks for exactly one match, of type PathPrefix (no matches means the default one,
- * PathPrefix `/`; a match without path or type defaults to PathPrefix).
+ * PathPrefix `/`; a match without path or type defaults to PathPrefix). The field says a
+ * mismatch sets the route's Accepted to False; the PartiallyInvalid condition lets the invalid
+ * rule be dropped instead, which Waygate does so that the route's other rules keep serving.
  */
 export function prefixMatchProblem(matches: readonly HTTPRouteMatch[] | undefined): string | undefined {
   if (!Array.isArray(matches) || matches.length === 0) return undefined;
