@@ -98,16 +98,20 @@ describe('CORS', () => {
     assert.equal(upstream.seen.length, before + 1);
   });
 
-  test('"*" without credentials answers "*"', async () => {
+  test('"*" without credentials answers "*" for methods, headers and exposed headers, and echoes the origin', async () => {
     const res = await proxy.request('/open', {
-      method: 'OPTIONS', headers: { origin: 'https://any.example', 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'x-a, x-b' },
+      method: 'OPTIONS', headers: { origin: 'https://any.example:12345', 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'x-a, x-b' },
     });
-    assert.equal(res.headers['access-control-allow-origin'], '*');
+    assert.equal(res.headers['access-control-allow-origin'], 'https://any.example:12345');
     assert.equal(res.headers['access-control-allow-methods'], '*');
     assert.equal(res.headers['access-control-allow-headers'], '*');
     assert.equal(res.headers['access-control-expose-headers'], '*');
     assert.equal(res.headers['access-control-allow-credentials'], undefined);
     assert.equal(res.headers['access-control-max-age'], '5');
+    const actual = await proxy.request('/open/x', { method: 'PUT', headers: { origin: 'https://any.example', authorization: 'Bearer t' } });
+    assert.equal(actual.headers['access-control-allow-origin'], 'https://any.example');
+    assert.equal(actual.headers['access-control-allow-credentials'], undefined);
+    assert.equal(actual.headers['access-control-expose-headers'], '*');
   });
 
   test('"*" with credentials echoes the origin, method and headers, never "*"', async () => {

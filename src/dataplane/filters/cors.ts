@@ -16,15 +16,6 @@ export function originAllowed(cors: CompiledCors, origin: string): boolean {
 }
 
 /**
- * Access-Control-Allow-Origin: the request's Origin, or `*` when every origin is allowed and
- * credentials are not (the CRD allows either then; `*` lets shared caches keep one answer).
- * With credentials it is always the request's origin, never `*`.
- */
-function allowOriginValue(cors: CompiledCors, origin: string): string {
-  return cors.anyOrigin && !cors.allowCredentials ? '*' : origin;
-}
-
-/**
  * Headers of a preflight answer (200, no body). An origin that is not allowed gets none of the
  * Access-Control headers (the CRD's first choice: OK without them, and the browser stops).
  * Methods and headers `*` are echoed from the request when credentials are allowed, as the
@@ -33,7 +24,9 @@ function allowOriginValue(cors: CompiledCors, origin: string): string {
 export function preflightHeaders(cors: CompiledCors, origin: string, rawHeaders: readonly string[]): string[] {
   const out = ['vary', 'Origin'];
   if (!originAllowed(cors, origin)) return out;
-  out.push('access-control-allow-origin', allowOriginValue(cors, origin));
+  // Always the request's origin, never `*`: the CRD allows echoing in every case (and requires
+  // it with credentials), so one rule serves both; `Vary: Origin` keeps caches right.
+  out.push('access-control-allow-origin', origin);
   if (cors.allowCredentials) out.push('access-control-allow-credentials', 'true');
   const method = headerValue(rawHeaders, 'access-control-request-method')!;
   const methods = cors.anyMethod ? (cors.allowCredentials ? method : '*') : cors.methods;
@@ -49,9 +42,9 @@ export function preflightHeaders(cors: CompiledCors, origin: string, rawHeaders:
 }
 
 /**
- * An actual cross-origin request's answer: Allow-Origin (replacing the backend's own), Allow-
- * Credentials and Expose-Headers when the origin is allowed; Vary: Origin always, since the
- * answer depends on it.
+ * An actual cross-origin request's answer: Allow-Origin (the request's origin, replacing the
+ * backend's own Access-Control headers), Allow-Credentials and Expose-Headers when the origin is
+ * allowed; Vary: Origin always, since the answer depends on it.
  */
 export function addActualCorsHeaders(cors: CompiledCors, origin: string, out: string[]): string[] {
   let headers = out;
@@ -60,7 +53,7 @@ export function addActualCorsHeaders(cors: CompiledCors, origin: string, out: st
     for (let i = 0; i < out.length; i += 2) {
       if (!out[i].toLowerCase().startsWith('access-control-')) headers.push(out[i], out[i + 1]);
     }
-    headers.push('access-control-allow-origin', allowOriginValue(cors, origin));
+    headers.push('access-control-allow-origin', origin);
     if (cors.allowCredentials) headers.push('access-control-allow-credentials', 'true');
     pushExpose(cors, headers);
   }
