@@ -33,7 +33,8 @@ export function convertSessionPersistence(route: HTTPRoute, rule: HTTPRouteRule,
     ...(absolute !== undefined ? { absoluteTimeoutMs: absolute } : {}),
     ...(idle !== undefined ? { idleTimeoutMs: idle } : {}),
     lifetime, path: cookiePath(rule),
-    // Listeners are HTTP only so far; an HTTPS listener will set Secure.
+    // A rule is translated once for every listener it attaches to, HTTP and HTTPS alike, and a
+    // browser never sends a Secure cookie over HTTP: Secure stays off so sessions hold on both.
     secure: false,
   };
 }
