@@ -2,6 +2,7 @@
 // several certificates on one listener, several listeners on one port), with TLS defaults.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect as connectTcp } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { DataPlane } from '../src/dataplane/index.ts';
 import { makeCA, makeLeafCertificate, makeSelfSignedCertificate, type TestCertificate } from './helpers/certificates.ts';
@@ -177,6 +178,29 @@ describe('HTTPS: names no listener takes', () => {
       assert.equal(res.body, 'only\n');
     } finally {
       await dp2.close(1000);
+    }
+  });
+});
+
+describe('HTTPS: a client that never completes its handshake', () => {
+  test('is cut after tlsHandshakeTimeoutMs', async () => {
+    const ca = makeCA();
+    const cert = makeLeafCertificate(ca, ['slow.example.com'], { keyType: 'ecdsa' });
+    const c = irCertificate('slow', cert, ['slow.example.com']);
+    const port = await freePort();
+    const dp = new DataPlane({ limits: { tlsHandshakeTimeoutMs: 300 } });
+    try {
+      await dp.apply('v1', { ...ir([httpsBind(port, [httpsListener('gw/slow', [forward('r', 'svc/none')], 'slow.example.com', [c])])], [backend('svc/none', [1])]), certificates: [c] });
+      const started = performance.now();
+      const closed = await new Promise<number>((resolve) => {
+        // A TCP connection that sends no ClientHello.
+        const s = connectTcp(port, '127.0.0.1');
+        s.on('error', () => undefined);
+        s.on('close', () => resolve(performance.now() - started));
+      });
+      assert.ok(closed < 10_000, `closed after ${closed.toFixed(0)} ms, well before the 30 s header timeout`);
+    } finally {
+      await dp.close(1000);
     }
   });
 });

@@ -14,6 +14,9 @@ import { lookupHost, normalizeHost, type CompiledBind } from '../../compiler/ind
  * have served its handshake).
  */
 export function isMisdirected(bind: CompiledBind, req: IncomingMessage): boolean {
+  // One listener: the server name chose it (or the handshake failed), and a Host it does not take is routing's 404.
+  const listeners = bind.listeners;
+  if (listeners.exact.size + listeners.wildcard.size + (listeners.any === undefined ? 0 : 1) < 2) return false;
   const byHost = lookupHost(bind.listeners, normalizeHost(hostOf(req.rawHeaders)));
   if (byHost === undefined) return false;
   const serverName = (req.socket as TLSSocket).servername;
