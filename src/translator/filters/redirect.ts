@@ -16,7 +16,7 @@ export function convertRedirect(spec: unknown, field: string): IRRedirectAction 
   if (hostname !== undefined && !isPreciseHostname(hostname)) return invalid(`${field}.hostname: ${JSON.stringify(hostname)} is not a valid hostname`);
   if (port !== undefined && !isIntegerIn(port, 1, 65535)) return invalid(`${field}.port: ${JSON.stringify(port)} is not a port number (1 to 65535)`);
   const statusCode = spec.statusCode ?? 302;
-  if (typeof statusCode !== 'number') return invalid(`${field}.statusCode: must be an integer`);
+  if (typeof statusCode !== 'number' || !Number.isInteger(statusCode)) return invalid(`${field}.statusCode: ${JSON.stringify(statusCode)} must be an integer`);
   if (!STATUS_CODES.includes(statusCode as IRRedirectAction['statusCode'])) {
     return unknownValue(`${field}.statusCode: ${statusCode} is not a supported redirect status code (${STATUS_CODES.join(', ')})`);
   }
