@@ -33,6 +33,39 @@ function scripted(): { handler: (req: IncomingMessage, res: ServerResponse) => v
   return { handler, arrivals };
 }
 
+describe('route retries over two endpoints', () => {
+  let a: Upstream, b: Upstream, proxy: ProxyFixture;
+  const scriptA = scripted();
+  const scriptB = scripted();
+  before(async () => {
+    [a, b] = await Promise.all([startUpstream('a', scriptA.handler), startUpstream('b', scriptB.handler)]);
+    proxy = await startProxy([listener('gw/http', [
+      withRule(forward('retry', 'svc/ab', prefix('/retry')), { retry: { codes: [500], attempts: 2, backoffMs: 0 } }),
+    ])], [backend('svc/ab', [a.port, b.port])]);
+  });
+  after(async () => {
+    await proxy.close();
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test('an endpoint that answered a listed code is retried itself, so its own count of failures holds', async () => {
+    for (let i = 0; i < 4; i++) {
+      const k = `two${i}`;
+      assert.equal((await proxy.request(`/retry/${k}/500,500,200`)).status, 200, k);
+      const tries = [scriptA.arrivals.get(k)?.length ?? 0, scriptB.arrivals.get(k)?.length ?? 0].sort();
+      assert.deepEqual(tries, [0, 3], `${k}: every try on one endpoint`);
+    }
+  });
+
+  test('a connection failure moves to the other endpoint', async () => {
+    // Each endpoint closes its first try of the key: one, then the other, then the first again.
+    const k = 'moves';
+    assert.equal((await proxy.request(`/retry/${k}/close,200`, { method: 'POST' })).status, 200);
+    const tries = [scriptA.arrivals.get(k)?.length ?? 0, scriptB.arrivals.get(k)?.length ?? 0].sort();
+    assert.deepEqual(tries, [1, 2]);
+  });
+});
+
 describe('route timeouts and retries', () => {
   let upstream: Upstream, proxy: ProxyFixture;
   const script = scripted();

@@ -155,7 +155,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     this.attemptStatus = statusCode;
     if (this.done) return;
     if (statusCode >= 400 && this.extras !== undefined && this.extras.retry !== undefined && this.extras.retry.codes.includes(statusCode)) {
-      const next = this.routeRetry();
+      const next = this.routeRetry(true);
       if (next !== undefined) {
         this.discarding = true;
         this.pending = next;
@@ -228,7 +228,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     if (!clientSide && this.retry(code)) return;
     if (!clientSide && this.extras?.retry !== undefined && (code === BACKEND_TIMEOUT || isConnectionError(code))) {
       // HTTPRouteRule.retry: a connection failure or a backendRequest timeout is retried too.
-      this.pending = this.routeRetry();
+      this.pending = this.routeRetry(code === BACKEND_TIMEOUT);
       if (this.pending !== undefined) {
         this.endAttempt(false);
         return this.redispatch(code!);
@@ -297,16 +297,24 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   }
 
   /**
-   * HTTPRouteRule.retry: the endpoint for the next attempt, when the rule allows one more; on
-   * another endpoint than the failed ones if there is one, else on any (a Service with one pod
-   * is retried on it). Only requests whose body can be sent again, which means none was read
-   * (bodies are streamed, never buffered: see src/dataplane/README.md). Sets the backoff.
+   * HTTPRouteRule.retry: the endpoint for the next attempt, when the rule allows one more. An
+   * endpoint that answered (a listed code, or too late for backendRequest) is alive, and `stay`
+   * retries it while it is still in use: the retries of a request meet one server's state (a
+   * server that fails a request n times before it succeeds gets its n + 1 tries). A connection
+   * failure moves to
+   * an endpoint that did not fail the request, else to any (a Service with one pod is retried on
+   * it). Only requests whose body can be sent again, which means none was read (bodies are
+   * streamed, never buffered: see src/dataplane/README.md). Sets the backoff.
    */
-  routeRetry(): Endpoint | undefined {
+  routeRetry(stay: boolean): Endpoint | undefined {
     const r = this.extras!.retry!;
     if (this.routeRetries >= r.attempts || this.started || !this.bodyUntouched()) return undefined;
-    this.markFailed(this.endpoint!);
-    const next = this.nextEndpoint() ?? this.backend!.balancer.pick(PICK_CONTEXT);
+    const failed = this.endpoint!;
+    let next: Endpoint | undefined = failed;
+    if (!stay || !failed.active) {
+      this.markFailed(failed);
+      next = this.nextEndpoint() ?? this.backend!.balancer.pick(PICK_CONTEXT);
+    }
     if (next === undefined) return undefined;
     this.routeRetries++;
     this.retryDelayMs = r.backoffMs;
