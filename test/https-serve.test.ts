@@ -3,6 +3,7 @@
 // rotated Secret goes live in every worker while established connections keep working.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'undici';
 import { makeCA, makeLeafCertificate, tlsSecretData, type TestCertificate } from './helpers/certificates.ts';
 import { fingerprint, httpsGet, openTls } from './helpers/https-client.ts';
 import { freePort } from './helpers/ports.ts';
@@ -21,7 +22,11 @@ data:
 `;
 }
 
-function baseYaml(port: number, upstreamPort: number): string {
+function baseYaml(port: number, upstreamPort: number, protocol: 'HTTP' | 'HTTPS' = 'HTTPS'): string {
+  const tls = protocol === 'HTTP' ? '' : `
+      tls:
+        mode: Terminate
+        certificateRefs: [{name: site}]`;
   return `apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: waygate}
@@ -33,13 +38,10 @@ metadata: {name: gw, namespace: default}
 spec:
   gatewayClassName: waygate
   listeners:
-    - name: https
-      protocol: HTTPS
+    - name: web
+      protocol: ${protocol}
       port: ${port}
-      hostname: "*.example.com"
-      tls:
-        mode: Terminate
-        certificateRefs: [{name: site}]
+      hostname: "*.example.com"${tls}
 ---
 apiVersion: v1
 kind: Service
@@ -119,6 +121,22 @@ describe('waygate serve: HTTPS listener from a Secret, two workers', () => {
     assert.deepEqual(await old.get('www.example.com'), { status: 200, body: 'app\n' });
     assert.equal(old.socket.getPeerCertificate().fingerprint256, fingerprint(certs[0]));
     old.socket.destroy();
+  });
+
+  test('the listener switched to HTTP on the same port: every worker serves plain HTTP, then HTTPS again', async () => {
+    const version = Number(((await wg.getJson('/api/config')) as { version: string }).version.split('-')[0]);
+    await writeManifest(dir, 'base.yaml', baseYaml(port, upstream.port, 'HTTP'));
+    await wg.waitVersion(version + 1);
+    for (let i = 0; i < 10; i++) {
+      // undici's request, not fetch: fetch drops a Host header.
+      const res = await request(`http://127.0.0.1:${port}/`, { headers: { host: 'www.example.com' } });
+      assert.equal(await res.body.text(), 'app\n');
+    }
+    assert.equal(upstream.seen.at(-1)!.headers['x-forwarded-proto'], 'http');
+    await assert.rejects(httpsGet({ port, ca: ca.certPem, servername: 'www.example.com' }));
+    await writeManifest(dir, 'base.yaml', baseYaml(port, upstream.port));
+    await wg.waitVersion(version + 2);
+    for (let i = 0; i < 10; i++) assert.equal((await httpsGet({ port, ca: ca.certPem, servername: 'www.example.com' })).body, 'app\n');
   });
 
   test('the admin API never shows the private key', async () => {
