@@ -103,3 +103,19 @@ describe('header modifiers', () => {
     assert.equal(seen.headers['x-remove'], 'kept');
   });
 });
+
+test("a ResponseHeaderModifier replaces the head of Waygate's own answers too", async () => {
+  const proxy = await startProxy([listener('gw/http', [
+    withRule(redirect('moved', { statusCode: 301, hostname: 'b.example' }), {
+      filters: { responseHeaders: headerModifier({ set: [['content-type', 'text/html'], ['location', 'https://override.example/']] }) },
+    }),
+  ])], []);
+  try {
+    const res = await proxy.request('/x');
+    assert.equal(res.status, 301);
+    assert.equal(res.headers['content-type'], 'text/html', 'one content-type, the route\'s');
+    assert.equal(res.headers.location, 'https://override.example/', 'the modifier has the last word');
+  } finally {
+    await proxy.close();
+  }
+});

@@ -66,19 +66,23 @@ const BODIES = new Map<number, string>([
   [502, 'upstream connect error or reset\n'], [503, 'no healthy upstream\n'], [504, 'upstream timeout\n'],
 ]);
 
+/** The plain-text head of Waygate's own answer with `status` (DirectResponse, errors, redirects). */
+export function statusHeaders(status: number): string[] {
+  const body = BODIES.get(status) ?? '';
+  return ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body))];
+}
+
 /**
- * A short plain-text error (or DirectResponse) answer. `extra` headers (a redirect's Location,
- * CORS, a route's ResponseHeaderModifier) are sent after Waygate's own.
+ * A short plain-text error (or DirectResponse) answer. `headers` replaces the default head
+ * (statusHeaders) when a route changes it: a redirect's Location, CORS, a ResponseHeaderModifier.
  */
-export function sendStatus(res: ServerResponse, status: number, close: boolean, extra?: readonly string[]): void {
+export function sendStatus(res: ServerResponse, status: number, close: boolean, headers?: string[]): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = BODIES.get(status) ?? '';
-  let headers = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body))];
-  if (extra !== undefined) headers = headers.concat(extra);
-  if (close) headers.push('connection', 'close');
-  res.writeHead(status, headers);
-  res.end(body);
+  const head = headers ?? statusHeaders(status);
+  if (close) head.push('connection', 'close');
+  res.writeHead(status, head);
+  res.end(BODIES.get(status) ?? '');
 }

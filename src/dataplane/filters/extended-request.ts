@@ -7,7 +7,7 @@ import type { PassThrough } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { headerValue, lookupHost, normalizeHost, type CompiledBind, type CompiledFilters } from '../../compiler/index.ts';
 import type { BackendState } from '../backend-state.ts';
-import { sendStatus } from '../errors.ts';
+import { sendStatus, statusHeaders } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import type { Endpoint } from '../lb/index.ts';
 import type { RouteState } from '../live-config.ts';
@@ -30,7 +30,8 @@ export function handleExtended(
   const rule = extras.filters;
   if (rule?.cors !== undefined && isPreflight(method, ex.origin, req.rawHeaders)) {
     // HTTPCORSFilter: the gateway answers the preflight itself; it never reaches a backend.
-    return ownAnswer(ex, 200, answerHeaders(ex, preflightHeaders(rule.cors, ex.origin!, req.rawHeaders), false));
+    const cors = preflightHeaders(rule.cors, ex.origin!, req.rawHeaders);
+    return ownAnswer(ex, 200, answerHeaders(ex, statusHeaders(200).concat(cors), false));
   }
   if (extras.redirect !== undefined) {
     const q = url.indexOf('?');
@@ -38,9 +39,10 @@ export function handleExtended(
     const listenerPort = lookupHost(table.listeners, host)?.port ?? table.port;
     const scheme = table.protocol === 'HTTPS' ? 'https' : 'http';
     const location = redirectLocation(extras.redirect, scheme, host, listenerPort, q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1));
-    return ownAnswer(ex, extras.redirect.statusCode, answerHeaders(ex, ['location', location]));
+    const status = extras.redirect.statusCode;
+    return ownAnswer(ex, status, answerHeaders(ex, statusHeaders(status).concat('location', location)));
   }
-  if (state.directStatus !== 0) return ownAnswer(ex, state.directStatus, answerHeaders(ex, []));
+  if (state.directStatus !== 0) return ownAnswer(ex, state.directStatus, answerHeaders(ex, statusHeaders(state.directStatus)));
   const [h, u] = rule === undefined ? [headers, url] : rewriteRequest(rule, headers, url);
   forwardRequest(ctx, ex, state, req, h, u, u.indexOf('?'), method);
 }
