@@ -122,3 +122,24 @@ test('a secure context is built once per certificate content, and dropped when n
   assert.equal(broken.ok, false, 'a key that does not fit its certificate is refused');
   assert.match(broken.ok ? '' : broken.error, /certificate secret\/default\/rot:/);
 });
+
+test('rotating the certificate of the listener without hostname: clients without SNI get the new one', async () => {
+  const p = await freePort();
+  const plane = new DataPlane({});
+  const catchAll = (cert: TestCertificate): IR => {
+    const c = irCertificate('any', cert, [HOST]);
+    return { ...ir([httpsBind(p, [httpsListener('gw/any', [forward('r', 'svc/a')], undefined, [c])])], [backend('svc/a', [upstream.port])]), certificates: [c] };
+  };
+  try {
+    await plane.apply('v1', catchAll(certs[0]));
+    const old = await openTls(p, '', ca.certPem);
+    assert.equal(old.socket.getPeerCertificate().fingerprint256, fingerprint(certs[0]));
+    await plane.apply('v2', catchAll(certs[1]));
+    const res = await httpsGet({ port: p, ca: ca.certPem, host: HOST });
+    assert.equal(res.certificate, fingerprint(certs[1]));
+    assert.deepEqual(await old.get(HOST), { status: 200, body: 'a\n' }, 'the connection opened before still works');
+    old.socket.destroy();
+  } finally {
+    await plane.close(1000);
+  }
+});
