@@ -154,7 +154,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     this.attemptOk = statusCode < 500;
     this.attemptStatus = statusCode;
     if (this.done) return;
-    if (statusCode >= 400 && this.extras !== undefined && this.extras.retry !== undefined && this.extras.retry.codes.includes(statusCode)) {
+    if (statusCode >= 400 && this.extras !== undefined && retriesCode(this.extras, statusCode)) {
       const next = this.routeRetry(true);
       if (next !== undefined) {
         this.discarding = true;
@@ -243,7 +243,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
       }
     }
     this.endAttempt(clientSide);
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === BACKEND_TIMEOUT) this.fail(PRX_ERR_UPSTREAM_TIMEOUT, 504, err.message);
+    if (isTimeout(code)) this.fail(PRX_ERR_UPSTREAM_TIMEOUT, 504, err.message);
     else if (this.controller === null && isConnectionError(code)) this.fail(PRX_ERR_UPSTREAM_CONNECT, 502, err.message);
     else if (clientSide) {
       // The client's body ended early or the client went away: nothing useful to answer.
@@ -301,9 +301,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
    * endpoint that answered (a listed code, or too late for backendRequest) is alive, and `stay`
    * retries it while it is still in use: the retries of a request meet one server's state (a
    * server that fails a request n times before it succeeds gets its n + 1 tries). A connection
-   * failure moves to
-   * an endpoint that did not fail the request, else to any (a Service with one pod is retried on
-   * it). Only requests whose body can be sent again, which means none was read (bodies are
+   * failure moves to an endpoint that did not fail the request, else to any (a Service with one
+   * pod is retried on it). Only requests whose body can be sent again, which means none was read (bodies are
    * streamed, never buffered: see src/dataplane/README.md). Sets the backoff.
    */
   routeRetry(stay: boolean): Endpoint | undefined {
@@ -416,6 +415,16 @@ function onClientClose(this: ServerResponse): void {
 
 function onClientDrain(this: ServerResponse): void {
   (this as Tagged)[kExchange]?.controller?.resume();
+}
+
+/** undici's upstream timeouts, or timeouts.backendRequest. */
+function isTimeout(code: string | undefined): boolean {
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === BACKEND_TIMEOUT;
+}
+
+/** HTTPRouteRule.retry lists `status` among its codes. */
+function retriesCode(extras: RouteExtras, status: number): boolean {
+  return extras.retry !== undefined && extras.retry.codes.includes(status);
 }
 
 /** The error code of an attempt cut by timeouts.backendRequest. */
