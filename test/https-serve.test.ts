@@ -3,6 +3,7 @@
 // rotated Secret goes live in every worker while established connections keep working.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:tls';
 import { request } from 'undici';
 import { makeCA, makeLeafCertificate, tlsSecretData, type TestCertificate } from './helpers/certificates.ts';
 import { fingerprint, httpsGet, openTls } from './helpers/https-client.ts';
@@ -108,6 +109,16 @@ describe('waygate serve: HTTPS listener from a Secret, two workers', () => {
     assert.equal(upstream.seen.at(-1)!.headers['x-forwarded-proto'], 'https');
   });
 
+  test('a TLS session from one worker resumes on any worker (ticket keys from the fleet secret)', async () => {
+    for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const session = await sessionOf(port, ca.certPem, maxVersion);
+      const reused: boolean[] = [];
+      // New connections: the kernel spreads them over both workers.
+      for (let i = 0; i < 12; i++) reused.push(await resumes(port, ca.certPem, session, maxVersion));
+      assert.deepEqual(reused, reused.map(() => true), maxVersion);
+    }
+  });
+
   test('a rotated Secret goes live in every worker; an established connection keeps working', async () => {
     const old = await openTls(port, 'www.example.com', ca.certPem);
     assert.deepEqual(await old.get('www.example.com'), { status: 200, body: 'app\n' });
@@ -145,3 +156,26 @@ describe('waygate serve: HTTPS listener from a Secret, two workers', () => {
     assert.doesNotMatch(config, /PRIVATE KEY/);
   });
 });
+
+/** Handshakes, sends one request, and returns the session the server gave (its ticket). */
+function sessionOf(port: number, ca: string, maxVersion: 'TLSv1.2' | 'TLSv1.3'): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let session: Buffer | undefined;
+    const s = connect({ host: '127.0.0.1', port, servername: 'www.example.com', ca, maxVersion });
+    s.on('session', (buf: Buffer) => (session = buf));
+    s.on('secureConnect', () => s.write('GET / HTTP/1.1\r\nhost: www.example.com\r\nconnection: close\r\n\r\n'));
+    s.on('data', () => undefined);
+    s.on('end', () => (session === undefined ? reject(new Error('no session')) : resolve(session)));
+    s.on('error', reject);
+  });
+}
+
+function resumes(port: number, ca: string, session: Buffer, maxVersion: 'TLSv1.2' | 'TLSv1.3'): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, servername: 'www.example.com', ca, session, maxVersion }, () => {
+      resolve(s.isSessionReused());
+      s.end();
+    });
+    s.on('error', reject);
+  });
+}
