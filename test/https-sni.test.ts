@@ -98,6 +98,11 @@ describe('HTTPS: server name → listener and certificate', () => {
     assert.equal(seen.headers['x-forwarded-proto'], 'https');
   });
 
+  test('the proxy limits hold on HTTPS binds: a request head over maxHeaderBytes gets 431', async () => {
+    const res = await httpsGet({ port, ca: ca.certPem, servername: 'a.example.com', headers: { 'x-big': 'x'.repeat(20 * 1024) } });
+    assert.equal(res.status, 431);
+  });
+
   test('TLS 1.1 and older are refused; TLS 1.2 and 1.3 are served', async () => {
     const handshake = (minVersion: 'TLSv1' | 'TLSv1.2' | 'TLSv1.3', maxVersion: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3') =>
       new Promise<string>((resolve) => {
