@@ -29,8 +29,12 @@ function virtualHostProblems(vhost: IRVirtualHost, backends: ReadonlySet<string>
   if (checked === undefined) {
     const referenced = new Set<string>();
     for (const route of vhost.routes) {
+      for (const mirror of route.filters?.mirrors ?? []) referenced.add(mirror.backend);
       if (route.action.type !== 'Forward') continue;
-      for (const choice of route.action.backends) if (choice.backend !== undefined) referenced.add(choice.backend);
+      for (const choice of route.action.backends) {
+        if (choice.backend !== undefined) referenced.add(choice.backend);
+        for (const mirror of choice.filters?.mirrors ?? []) referenced.add(mirror.backend);
+      }
     }
     checked = { problems: checkRoutes(vhost, undefined), backends: [...referenced] };
     checkedVirtualHosts.set(vhost, checked);
@@ -43,6 +47,13 @@ function virtualHostProblems(vhost: IRVirtualHost, backends: ReadonlySet<string>
 function checkRoutes(vhost: IRVirtualHost, backends: ReadonlySet<string> | undefined): string[] {
   const errors: string[] = [];
   for (const route of vhost.routes) {
+    const mirrors = [...(route.filters?.mirrors ?? []), ...(route.action.type === 'Forward' ? route.action.backends.flatMap((c) => c.filters?.mirrors ?? []) : [])];
+    for (const mirror of mirrors) {
+      if (backends !== undefined && !backends.has(mirror.backend)) errors.push(`route ${route.name}: unknown mirror backend ${mirror.backend}`);
+      if (!(Number.isInteger(mirror.numerator) && Number.isInteger(mirror.denominator) && mirror.numerator > 0 && mirror.numerator <= mirror.denominator)) {
+        errors.push(`route ${route.name}: mirror share ${mirror.numerator}/${mirror.denominator} is not a fraction in (0, 1]`);
+      }
+    }
     if (route.action.type !== 'Forward') continue;
     if (route.action.backends.length === 0) errors.push(`route ${route.name}: no backend choices`);
     const session = route.action.sessionPersistence;

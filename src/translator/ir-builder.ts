@@ -8,6 +8,7 @@ import type { BindPlan } from './binds.ts';
 import type { ServicePortRef } from './backends.ts';
 import type { TranslationContext } from './context.ts';
 import { buildBackend } from './endpoints.ts';
+import { irRouteBackendNames } from './filters/backend-names.ts';
 import { hostnameCovers, isWildcard } from './hostnames.ts';
 import { isListenerProgrammable, type AttachedRoute, type AttachedRules, type ListenerState } from './model.ts';
 import { compareRoutePrecedence, compareText } from './precedence.ts';
@@ -126,10 +127,8 @@ function backendsOf(vhost: IRVirtualHost): readonly string[] {
   let names = backendsByVirtualHost.get(vhost);
   if (names === undefined) {
     const found = new Set<string>();
-    for (const route of vhost.routes) {
-      if (route.action.type !== 'Forward') continue;
-      for (const choice of route.action.backends) if (choice.backend !== undefined) found.add(choice.backend);
-    }
+    // Forward choices and mirrors (IR.backends: "every backend any route forwards to or mirrors to").
+    for (const route of vhost.routes) for (const name of irRouteBackendNames(route)) found.add(name);
     names = [...found];
     backendsByVirtualHost.set(vhost, names);
   }
