@@ -127,7 +127,8 @@ async function assertPortFree(port: number): Promise<void> {
 async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
+    // A check that throws (Waygate exited) ends the wait; checks catch their own network errors.
+    if (await check()) return;
     await sleep(100);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -144,8 +145,9 @@ function httpsGet(port: number, ca: string): Promise<{ status: number; body: str
   });
 }
 
+/** The status of GET `url` over plain HTTP, 0 when there is no answer. */
 async function plainGet(url: string): Promise<number> {
-  return (await fetch(url, { signal: AbortSignal.timeout(2000) })).status;
+  return fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0);
 }
 
 /** What a client negotiates with `port`, for the report: protocol, cipher, ALPN. */
@@ -279,8 +281,8 @@ async function main(group: ProcessGroup, dir: string, o: Options): Promise<void>
   await startWaygate(group, dir, o, ports, cert);
   for (const [name, port] of [['nginx', ports.nginx], ['Waygate', ports.waygate]] as const) {
     await waitFor(`${name} to answer 200 "ok" over HTTPS`, 15_000, async () => {
-      const r = await httpsGet(port, ca);
-      return r.status === 200 && r.body === 'ok\n';
+      const r = await httpsGet(port, ca).catch(() => undefined);
+      return r?.status === 200 && r.body === 'ok\n';
     });
   }
   const tls = { waygate: await tlsProbe(ports.waygate, ca), nginx: await tlsProbe(ports.nginx, ca) };
