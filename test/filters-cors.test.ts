@@ -98,6 +98,13 @@ describe('CORS', () => {
     assert.equal(upstream.seen.length, before + 1);
   });
 
+  test('an answer to a request without Origin says Vary: Origin and nothing else of CORS', async () => {
+    const res = await proxy.request('/strict/data');
+    assert.equal(res.headers.vary, 'Origin');
+    assert.equal(res.headers['access-control-allow-origin'], 'https://backend.example');
+    assert.equal(res.headers['access-control-allow-credentials'], undefined);
+  });
+
   test('"*" without credentials answers "*" for methods, headers and exposed headers, and echoes the origin', async () => {
     const res = await proxy.request('/open', {
       method: 'OPTIONS', headers: { origin: 'https://any.example:12345', 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'x-a, x-b' },

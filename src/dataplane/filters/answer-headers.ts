@@ -22,7 +22,12 @@ export function answerHeaders(ex: AnswerContext, out: string[], withCors = true)
   // any backendRef is chosen, by the rule's filter alone.
   const cors = rule?.cors ?? ex.choice?.filters?.cors;
   let headers = out;
-  if (cors !== undefined && ex.origin !== undefined) headers = addActualCorsHeaders(cors, ex.origin, headers);
+  if (cors !== undefined) {
+    // Vary: Origin on answers without an Origin too, so a cache never hands one to a browser's
+    // cross-origin request.
+    if (ex.origin !== undefined) headers = addActualCorsHeaders(cors, ex.origin, headers);
+    else headers.push('vary', 'Origin');
+  }
   return modifyResponse(modifyResponse(headers, rule), ex.choice?.filters);
 }
 
