@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { backend, forward, headerModifier, listener, prefix, redirect, withRule } from './helpers/ir.ts';
+import { freePort } from './helpers/ports.ts';
 import { startProxy, type ProxyFixture } from './helpers/proxy-fixture.ts';
 import { startUpstream, type Upstream } from './helpers/upstream.ts';
 
@@ -115,6 +116,25 @@ test("a ResponseHeaderModifier replaces the head of Waygate's own answers too", 
     assert.equal(res.status, 301);
     assert.equal(res.headers['content-type'], 'text/html', 'one content-type, the route\'s');
     assert.equal(res.headers.location, 'https://override.example/', 'the modifier has the last word');
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("Waygate's error answers for the route get its response modifier too", async () => {
+  const down = await freePort();
+  const filters = { responseHeaders: headerModifier({ add: [['x-route', 'r']] }) };
+  const proxy = await startProxy([listener('gw/http', [
+    withRule(forward('empty', 'svc/empty', prefix('/empty')), { filters }),
+    withRule(forward('down', 'svc/down', prefix('/down')), { filters }),
+  ])], [backend('svc/empty', []), backend('svc/down', [down])]);
+  try {
+    const empty = await proxy.request('/empty');
+    assert.equal(empty.status, 503);
+    assert.equal(empty.headers['x-route'], 'r');
+    const refused = await proxy.request('/down');
+    assert.equal(refused.status, 502);
+    assert.equal(refused.headers['x-route'], 'r');
   } finally {
     await proxy.close();
   }

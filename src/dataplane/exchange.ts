@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici';
 import type { BackendState } from './backend-state.ts';
 import {
   PRX_ERR_REQUEST_TOO_LARGE, PRX_ERR_UPSTREAM_CONNECT, PRX_ERR_UPSTREAM_RESET, PRX_ERR_UPSTREAM_TIMEOUT,
-  publishProxyError, publishProxyRetry, sendStatus, type ProxyErrorCode,
+  publishProxyError, publishProxyRetry, sendStatus, statusHeaders, type ProxyErrorCode,
 } from './errors.ts';
 import type { ChoiceState } from './balancer.ts';
 import { answerHeaders } from './filters/answer-headers.ts';
@@ -373,7 +373,12 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     const sent = this.started || this.res.headersSent;
     publishProxyError(code, sent ? 0 : status, this.bind.name, this.routeName, this.endpoint?.key, message);
     if (sent) this.res.destroy();
-    else sendStatus(this.res, status, this.bind.draining || this.options?.body != null);
+    else sendStatus(this.res, status, this.bind.draining || this.options?.body != null, this.ownAnswerHeaders(status));
+  }
+
+  /** The head of Waygate's own answer with `status`: with the route's CORS and response modifiers, if any. */
+  ownAnswerHeaders(status: number): string[] | undefined {
+    return this.extras === undefined ? undefined : answerHeaders(this, statusHeaders(status));
   }
 
   settle(): void {

@@ -155,5 +155,5 @@ function sessionEndpoint(ex: Exchange, state: RouteState, rawHeaders: readonly s
 function reject(ex: Exchange, code: Parameters<typeof publishProxyError>[0], status: number, message: string): void {
   publishProxyError(code, status, ex.bind.name, ex.routeName || undefined, undefined, message);
   // An unread request body cannot be skipped safely on a kept-alive connection when large.
-  sendStatus(ex.res, status, ex.bind.draining || ex.chunked || ex.contentLength > 0);
+  sendStatus(ex.res, status, ex.bind.draining || ex.chunked || ex.contentLength > 0, ex.ownAnswerHeaders(status));
 }
