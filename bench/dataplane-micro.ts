@@ -2,6 +2,7 @@
 // by side with a plain undici proxy, nginx (one worker, if installed) and the backend directly.
 // The proxy under test runs in this process (one core); backend and load run in child processes.
 // Run: npx node bench/dataplane-micro.ts [seconds=5] [variants=direct,waygate,undici,nginx]
+// (`waygate-https`: the same over TLS, two HTTPS listeners on the bind, a self-signed certificate)
 // Not part of the tests.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { DataPlane } from '../src/dataplane/index.ts';
+import type { IR } from '../src/ir/index.ts';
+import { makeSelfSignedCertificate } from '../test/helpers/certificates.ts';
+import { httpsBind, httpsListener, irCertificate } from '../test/helpers/https-client.ts';
 import { backend, bind, forward, ir, listener } from '../test/helpers/ir.ts';
 import { freePort } from '../test/helpers/ports.ts';
 
@@ -33,7 +37,8 @@ if (process.argv[2] === '--backend') {
 // Child role: the load loop (connections 32, pipelining 1, fixed duration).
 if (process.argv[2] === '--load') {
   const [url, seconds] = [process.argv[3], Number(process.argv[4])];
-  const pool = new Pool(url, { connections: CONNECTIONS, pipelining: 1 });
+  // The HTTPS variant's certificate is self-signed: the load checks nothing, as wrk does not.
+  const pool = new Pool(url, { connections: CONNECTIONS, pipelining: 1, connect: { rejectUnauthorized: false } });
   let done = 0;
   let errors = 0;
   let stop = false;
@@ -68,6 +73,19 @@ function child(args: string[]): ChildProcess {
 function load(url: string, seconds: number): Promise<{ rps: number; errors: number; total: number }> {
   const c = child(['--load', url, String(seconds)]);
   return new Promise((resolve) => c.once('message', (m) => resolve(m as { rps: number; errors: number; total: number })));
+}
+
+/**
+ * An HTTPS bind with two listeners, so that the misdirected-request check runs on every request
+ * (the load's server name and Host are both bench.local).
+ */
+function httpsIR(port: number, upstream: number): IR {
+  const c = irCertificate('bench', makeSelfSignedCertificate(['bench.local'], { keyType: 'ecdsa' }), ['bench.local']);
+  const listeners = [
+    httpsListener('gw/bench', [forward('r', 'svc/be')], 'bench.local', [c]),
+    httpsListener('gw/other', [forward('r2', 'svc/be')], '*.other.local', [c]),
+  ];
+  return { ...ir([httpsBind(port, listeners)], [backend('svc/be', [upstream])]), certificates: [c] };
 }
 
 /** The baseline a plain undici reverse proxy reaches: pool.request piped to the response. */
@@ -142,6 +160,10 @@ async function main(): Promise<void> {
       const dp = new DataPlane({});
       await dp.apply('bench', ir([bind(port, [listener('gw', [forward('r', 'svc/be')])])], [backend('svc/be', [upstream])]));
       stop = () => dp.close(1000);
+    } else if (variant === 'waygate-https') {
+      const dp = new DataPlane({});
+      await dp.apply('bench', httpsIR(port, upstream));
+      stop = () => dp.close(1000);
     } else if (variant === 'undici') {
       const server = await plainUndiciProxy(port, upstream);
       stop = () => void server.close();
@@ -153,18 +175,19 @@ async function main(): Promise<void> {
     }
     const cpu0 = proxyCpuSeconds(variant);
     const t0 = performance.now();
-    const { rps, errors, total } = await load(`http://127.0.0.1:${port}`, seconds);
+    const { rps, errors, total } = await load(`${variant === 'waygate-https' ? 'https' : 'http'}://127.0.0.1:${port}`, seconds);
     const cpu = proxyCpuSeconds(variant) - cpu0;
     const wall = (performance.now() - t0) / 1000;
     // Requests per proxy CPU-second: the per-core figure, independent of how busy the loader is.
     const perCore = total / cpu;
     results[variant] = perCore;
-    console.log(`${variant.padEnd(8)} ${rps.toFixed(0).padStart(7)} req/s  proxy cpu ${(cpu / wall * 100).toFixed(0)}%  ~${perCore.toFixed(0)} req/s per core  errors ${errors}`);
+    console.log(`${variant.padEnd(13)} ${rps.toFixed(0).padStart(7)} req/s  proxy cpu ${(cpu / wall * 100).toFixed(0)}%  ~${perCore.toFixed(0)} req/s per core  errors ${errors}`);
     await stop();
   }
+  if (results.waygate && results['waygate-https']) console.log(`waygate-https/waygate per core = ${(results['waygate-https'] / results.waygate).toFixed(2)}`);
   if (results.direct) console.log(`direct   ${results.direct.toFixed(0).padStart(7)} req/s (backend alone)`);
   if (results.nginx) {
-    for (const v of ['waygate', 'undici']) if (results[v]) console.log(`${v}/nginx per core = ${(results[v] / results.nginx).toFixed(2)}`);
+    for (const v of ['waygate', 'waygate-https', 'undici']) if (results[v]) console.log(`${v}/nginx per core = ${(results[v] / results.nginx).toFixed(2)}`);
   }
   be.kill();
 }
