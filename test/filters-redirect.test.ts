@@ -1,6 +1,7 @@
 // HTTPRequestRedirectFilter: Location values for every field and port rule, every status code,
 // answered by Waygate to a real client; redirected requests never reach the backend.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { compile } from '../src/compiler/index.ts';
 import { redirectLocation } from '../src/dataplane/filters/redirect.ts';
@@ -63,6 +64,15 @@ describe('redirects through a listener on Gateway port 8080', () => {
       assert.equal(res.status, code);
       assert.equal(res.headers.location, `http://codes.example:8080/code/${code}/x`);
     }
+  });
+
+  test('an HTTP/1.0 request without Host is redirected to the bind address', async () => {
+    const socket = connect(proxy.port, '127.0.0.1');
+    socket.end('GET /keep/x HTTP/1.0\r\n\r\n');
+    let text = '';
+    for await (const chunk of socket) text += String(chunk);
+    assert.match(text, /^HTTP\/1\.1 302 /);
+    assert.match(text, /\r\nlocation: http:\/\/127\.0\.0\.1:8080\/keep\/x\r\n/i);
   });
 
   test('a POST with a body is redirected and the connection stays usable or closes cleanly', async () => {

@@ -5,7 +5,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { PassThrough } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { headerValue, lookupHost, normalizeHost, type CompiledBind, type CompiledFilters } from '../../compiler/index.ts';
+import {
+  headerValue, lookupHost, normalizeHost, type CompiledBind, type CompiledFilters, type CompiledRedirect,
+} from '../../compiler/index.ts';
 import type { BackendState } from '../backend-state.ts';
 import { sendStatus, statusHeaders } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
@@ -33,18 +35,29 @@ export function handleExtended(
     const cors = preflightHeaders(rule.cors, ex.origin!, req.rawHeaders);
     return ownAnswer(ex, 200, answerHeaders(ex, statusHeaders(200).concat(cors), false));
   }
-  if (extras.redirect !== undefined) {
-    const q = url.indexOf('?');
-    const host = normalizeHost(ex.host);
-    const listenerPort = lookupHost(table.listeners, host)?.port ?? table.port;
-    const scheme = table.protocol === 'HTTPS' ? 'https' : 'http';
-    const location = redirectLocation(extras.redirect, scheme, host, listenerPort, q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1));
-    const status = extras.redirect.statusCode;
-    return ownAnswer(ex, status, answerHeaders(ex, statusHeaders(status).concat('location', location)));
-  }
+  if (extras.redirect !== undefined) return answerRedirect(ex, extras.redirect, table, url);
   if (state.directStatus !== 0) return ownAnswer(ex, state.directStatus, answerHeaders(ex, statusHeaders(state.directStatus)));
   const [h, u] = rule === undefined ? [headers, url] : rewriteRequest(rule, headers, url);
   forwardRequest(ctx, ex, state, req, h, u, u.indexOf('?'), method);
+}
+
+/**
+ * HTTPRequestRedirectFilter. The listener's port is the Gateway listener's (found by the host,
+ * as the route was); the scheme is the bind's. A request without Host (HTTP/1.0) is sent to
+ * the bind's address.
+ */
+function answerRedirect(ex: Exchange, redirect: CompiledRedirect, table: CompiledBind, url: string): void {
+  const q = url.indexOf('?');
+  const host = normalizeHost(ex.host);
+  const listenerPort = lookupHost(table.listeners, host)?.port ?? table.port;
+  const scheme = table.protocol === 'HTTPS' ? 'https' : 'http';
+  const path = q < 0 ? url : url.slice(0, q);
+  const location = redirectLocation(redirect, scheme, host || hostText(table.address), listenerPort, path, q < 0 ? '' : url.slice(q + 1));
+  ownAnswer(ex, redirect.statusCode, answerHeaders(ex, statusHeaders(redirect.statusCode).concat('location', location)));
+}
+
+function hostText(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
 }
 
 /** Waygate's own answer for the route; an unread request body closes the connection. */
