@@ -23,7 +23,7 @@ describe('header modifiers', () => {
     });
     [a, b] = await Promise.all([answer('a'), answer('b')]);
     const rule = {
-      requestHeaders: headerModifier({ set: [['x-set', 'rule']], add: [['x-add', 'rule']], remove: ['x-remove'] }),
+      requestHeaders: headerModifier({ set: [['x-set', 'rule']], add: [['x-add', 'rule']], remove: ['x-remove', 'x_under'] }),
       responseHeaders: headerModifier({ set: [['x-multi', 'single']], add: [['x-added', 'rule'], ['x-keep', 'more']], remove: ['server'] }),
     };
     const own = {
@@ -45,13 +45,14 @@ describe('header modifiers', () => {
 
   test('request: set replaces every value whatever its case, add appends, remove drops every value', async () => {
     const res = await proxy.request('/rule/x', {
-      headers: { 'X-SET': ['client-1', 'client-2'], 'x-Add': 'client', 'X-Remove': ['gone-1', 'gone-2'], 'x-other': 'untouched' },
+      headers: { 'X-SET': ['client-1', 'client-2'], 'x-Add': 'client', 'X-Remove': ['gone-1', 'gone-2'], 'x-other': 'untouched', X_Under: 'gone' },
     });
     assert.equal(res.status, 200);
     const seen = a.seen.at(-1)!;
     assert.equal(seen.headers['x-set'], 'rule');
     assert.equal(seen.headers['x-add'], 'client,rule');
     assert.equal(seen.headers['x-remove'], undefined);
+    assert.equal(seen.headers.x_under, undefined, 'any token character, any case');
     assert.equal(seen.headers['x-other'], 'untouched');
     assert.equal(seen.rawHeaders.filter((h) => h.toLowerCase() === 'x-set').length, 1, 'one x-set line');
   });

@@ -27,9 +27,7 @@ function compileHeaderModifier(m: IRHeaderModifier | undefined): CompiledHeaderM
   // The IR promises lower-case names; lower-casing again costs nothing here and keeps a
   // hand-written IR from sending two spellings of one header.
   const lower = (h: { name: string; value: string }) => ({ name: h.name.toLowerCase(), value: h.value });
-  const set = m.set.map(lower);
-  const remove = m.remove.map((n) => n.toLowerCase());
-  return { set, add: m.add.map(lower), remove, drop: new Set([...set.map((h) => h.name), ...remove]) };
+  return { set: m.set.map(lower), add: m.add.map(lower), remove: m.remove.map((n) => n.toLowerCase()) };
 }
 
 /**

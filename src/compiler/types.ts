@@ -69,8 +69,6 @@ export interface CompiledRedirect {
 export interface CompiledHeaderModifier {
   readonly set: readonly { readonly name: string; readonly value: string }[];
   readonly add: readonly { readonly name: string; readonly value: string }[];
-  /** Names `set` or `remove` replace or drop, for one pass over the headers. */
-  readonly drop: ReadonlySet<string>;
   readonly remove: readonly string[];
 }
 

@@ -12,7 +12,7 @@ export function modifyHeaders(headers: readonly string[], m: CompiledHeaderModif
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i];
-    if (m.drop.size > 0 && m.drop.has(name.toLowerCase())) continue;
+    if (dropped(name, m)) continue;
     out.push(name, headers[i + 1]);
   }
   for (const h of m.set) out.push(h.name, h.value);
@@ -20,10 +20,27 @@ export function modifyHeaders(headers: readonly string[], m: CompiledHeaderModif
   return out;
 }
 
+/** `name` is replaced (`set`) or removed (`remove`) by `m`. */
+function dropped(name: string, m: CompiledHeaderModifier): boolean {
+  for (const h of m.set) if (sameName(name, h.name)) return true;
+  for (const r of m.remove) if (sameName(name, r)) return true;
+  return false;
+}
+
+/** `name` equals the lower-case `lower`, ASCII case ignored, without allocating. */
+function sameName(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 function appendValue(out: string[], name: string, value: string): void {
   if (name !== 'set-cookie') {
     for (let i = 0; i < out.length; i += 2) {
-      if (out[i].length === name.length && out[i].toLowerCase() === name) {
+      if (sameName(out[i], name)) {
         out[i + 1] = `${out[i + 1]},${value}`;
         return;
       }
@@ -36,7 +53,7 @@ function appendValue(out: string[], name: string, value: string): void {
 export function replaceHeader(headers: string[], name: string, value: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i].length === name.length && headers[i].toLowerCase() === name) continue;
+    if (sameName(headers[i], name)) continue;
     out.push(headers[i], headers[i + 1]);
   }
   out.push(name, value);
