@@ -103,3 +103,57 @@ spec:
   }
   assert.equal(outputs.size, 6, 'the steps give six different translations');
 });
+
+test('route-only changes, one after another, translate the same with a cache as without', () => {
+  const rand = seededRandom(11);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)];
+  const fixed = YAML.parseAllDocuments(`
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: waygate}
+spec: {controllerName: waygate.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: waygate
+  listeners:
+    - {name: any, protocol: HTTP, port: 8080}
+    - {name: shop, protocol: HTTP, port: 8080, hostname: "*.shop.example"}
+    - {name: other, protocol: HTTP, port: 9090}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a, namespace: default}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b, namespace: default}
+spec: {ports: [{name: http, port: 80}]}
+`).map((d) => d.toJS() as KubeObject);
+  const route = (i: number): KubeObject => {
+    const parents = [{ name: 'gw', sectionName: pick(['any', 'shop', 'other', undefined]) }];
+    if (rand() < 0.3) parents.push({ name: pick(['gw', 'missing']), sectionName: pick(['any', 'other', undefined]) });
+    const hostnames = rand() < 0.5 ? [] : [pick(['x.shop.example', 'y.example', '*.shop.example', 'z.shop.example'])];
+    return {
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute',
+      metadata: { name: `r${i}`, namespace: 'default', generation: 1 },
+      spec: {
+        parentRefs: parents.map((p) => (p.sectionName === undefined ? { name: p.name } : p)),
+        hostnames,
+        rules: [{ matches: [{ path: { type: 'PathPrefix', value: `/p${Math.floor(rand() * 5)}` } }], backendRefs: [{ name: pick(['a', 'b', 'c']), port: 80 }] }],
+      },
+    } as unknown as KubeObject;
+  };
+  const routes = new Map<number, KubeObject>();
+  for (let i = 0; i < 30; i++) routes.set(i, route(i));
+  const cache = new TranslationCache();
+  for (let step = 0; step < 300; step++) {
+    const i = Math.floor(rand() * 40);
+    if (routes.has(i) && rand() < 0.2) routes.delete(i);
+    else routes.set(i, route(i));
+    assertSameAsUncached(cache, [...fixed, ...routes.values()], `step ${step}`);
+  }
+});

@@ -129,9 +129,32 @@ function portPolicy(ctx: TranslationContext, ref: ServicePortRef, candidates: Ca
   const portName = list(service.spec?.ports).find((p) => p?.port === ref.port)?.name;
   const named = portName ? candidates.get(targetKey(ref.namespace, ref.name, portName))?.[0] : undefined;
   const chosen = named ?? candidates.get(targetKey(ref.namespace, ref.name, undefined))?.[0];
-  // A bad annotation leaves its group out (and only it): there is no status to report it on.
-  const annotated = convertBackendSettings(annotationSettings(service), 'metadata.annotations').settings;
-  return buildPolicy({ ...annotated, ...chosen?.settings }, service, ref);
+  if (chosen === undefined) return servicePolicy(service, ref);
+  return buildPolicy({ ...annotatedSettings(service), ...chosen.settings }, service, ref);
+}
+
+/**
+ * The policy of a port from its Service alone (no BackendTrafficPolicy applies), the same object
+ * for the same Service object (never mutated), so an unchanged backend stays the same IR object.
+ */
+const servicePolicies = new WeakMap<Service, Map<string, IRBackendPolicy | undefined>>();
+
+function servicePolicy(service: Service, ref: ServicePortRef): IRBackendPolicy | undefined {
+  let byPort = servicePolicies.get(service);
+  if (byPort === undefined) {
+    byPort = new Map();
+    servicePolicies.set(service, byPort);
+  }
+  const key = `${ref.namespace}/${ref.name}/${ref.port}`;
+  if (byPort.has(key)) return byPort.get(key);
+  const policy = buildPolicy(annotatedSettings(service), service, ref);
+  byPort.set(key, policy);
+  return policy;
+}
+
+/** A bad annotation leaves its group out (and only it): there is no status to report it on. */
+function annotatedSettings(service: Service): BackendSettings {
+  return convertBackendSettings(annotationSettings(service), 'metadata.annotations').settings;
 }
 
 /** The IR policy from merged settings, with the defaults that depend on the port. */

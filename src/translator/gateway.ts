@@ -94,7 +94,7 @@ function listenerStatus(listener: ListenerState): object {
   return {
     name: listener.name,
     supportedKinds: listener.supportedKinds,
-    attachedRoutes: listener.attachedRoutes.size,
+    attachedRoutes: listener.attached.routes.size,
     conditions: [
       conditionFrom(ConditionType.Accepted, accepted, ListenerReason.Accepted, `The listener is accepted${listener.note ? `; ${listener.note}` : ''}`, g),
       listener.conflict

@@ -6,7 +6,8 @@ import { ConditionType, RouteReason, condition, conditionFrom } from './conditio
 import { keyOf, namespaceOf, type TranslationContext } from './context.ts';
 import { immutableHash } from '../util/index.ts';
 import { translateRouteRules, type RouteTranslation } from './httproute-rules.ts';
-import type { AttachedRules, GatewayState } from './model.ts';
+import { AttachmentTable, type RouteAttachment, type RouteRecord } from './attachment-table.ts';
+import type { GatewayState } from './model.ts';
 import { attachToGateway, type Attachment } from './route-attachment.ts';
 import type { ServicePortRef } from './backends.ts';
 import type { ObjectStatus } from './types.ts';
@@ -23,17 +24,52 @@ export function processHttpRoutes(
   // A route's outcome depends on the route, what it looks up, and the specs of the Gateways it
   // names (their listeners are built from them), so those are looked up through the context.
   const routeCtx: TranslationContext = { ...ctx, gateways: new Map(gateways.map((g) => [keyOf(g.namespace, g.name), specHash(g)])) };
+  const cache = ctx.cache;
+  // With a cache, the table of the last translation is updated per route whose outcome changed.
+  const memo = cache ? cache.slot('httproute-attachments', () => new RouteMemo()) : new RouteMemo();
+  // Nothing a route looks up changed since the last translation: an unchanged route object's
+  // outcome is the one recorded then (remember() would find the same after checking more).
+  const settled = cache?.unchangedSinceLast(routeCtx) ?? false;
   const statuses: ObjectStatus[] = [];
-  const backends = new Map<string, ServicePortRef>();
+  const { table } = memo;
+  table.begin();
+  memo.pass++;
   for (const route of routes) {
     if (!route.metadata?.name) continue;
-    const outcome = ctx.cache
-      ? ctx.cache.remember('route', route, routeCtx, (c) => processRoute(c, route, states))
-      : processRoute(routeCtx, route, states);
-    recordAttachments(outcome, states, backends);
+    const outcome = outcomeOf(routeCtx, route, states, memo, settled);
+    table.record(outcome);
     if (outcome.status) statuses.push(outcome.status);
   }
-  return { statuses, backends };
+  table.finish();
+  for (const state of gateways) {
+    state.listeners.forEach((listener, i) => {
+      listener.attached = table.listener(keyOf(state.namespace, state.name), i);
+    });
+  }
+  return { statuses, backends: table.backends };
+}
+
+/** What processHttpRoutes keeps from one translation to the next. */
+class RouteMemo {
+  readonly table = new AttachmentTable();
+  /** Each route object's outcome, and the pass it was last recorded in. */
+  readonly outcomes = new WeakMap<HTTPRoute, { outcome: RouteOutcome; pass: number }>();
+  pass = 0;
+}
+
+function outcomeOf(
+  routeCtx: TranslationContext, route: HTTPRoute, states: ReadonlyMap<string, GatewayState>, memo: RouteMemo, settled: boolean,
+): RouteOutcome {
+  const cache = routeCtx.cache;
+  if (!cache) return processRoute(routeCtx, route, states);
+  const known = memo.outcomes.get(route);
+  if (settled && known !== undefined && known.pass === memo.pass - 1) {
+    known.pass = memo.pass;
+    return known.outcome;
+  }
+  const outcome = cache.remember('route', route, routeCtx, (c) => processRoute(c, route, states));
+  memo.outcomes.set(route, { outcome, pass: memo.pass });
+  return outcome;
 }
 
 function specHash(state: GatewayState): string {
@@ -42,22 +78,18 @@ function specHash(state: GatewayState): string {
 }
 
 /** What processing a route yields, as data: its status and where its valid rules attach. */
-interface RouteOutcome {
+interface RouteOutcome extends RouteRecord {
+  readonly route: HTTPRoute;
   readonly status?: ObjectStatus;
-  readonly routeKey: string;
-  /** Listeners by Gateway key and position, with what the route attaches there (one entry per hostname). */
-  readonly attachments: readonly { readonly gateway: string; readonly listener: number; readonly entries: readonly AttachedRules[] }[];
-  /** The backends of the rules, when the route is accepted by some parent. */
-  readonly backends?: ReadonlyMap<string, ServicePortRef>;
 }
 
 function processRoute(ctx: TranslationContext, route: HTTPRoute, states: ReadonlyMap<string, GatewayState>): RouteOutcome {
   const routeKey = keyOf(namespaceOf(route), route.metadata.name);
   const refs = Array.isArray(route.spec?.parentRefs) ? route.spec.parentRefs : [];
   const ours = refs.map((ref) => ({ ref, key: gatewayKeyOf(ctx, route, ref) })).filter((p) => p.key !== undefined);
-  if (ours.length === 0) return { routeKey, attachments: [] };
+  if (ours.length === 0) return { route, routeKey, attachments: [] };
   const translation = ctx.cache ? ctx.cache.remember('rules', route, ctx, (c) => translateRouteRules(c, route)) : translateRouteRules(ctx, route);
-  const attachments: RouteOutcome['attachments'][number][] = [];
+  const attachments: RouteAttachment[] = [];
   let accepted = false;
   const parents = ours.map(({ ref, key }) => {
     const state = states.get(key!)!;
@@ -71,7 +103,7 @@ function processRoute(ctx: TranslationContext, route: HTTPRoute, states: Readonl
     }
     return parentStatus(ctx, route, ref, translation, attachment);
   });
-  return { status: routeStatus(route, parents), routeKey, attachments, ...(accepted ? { backends: translation.backends } : {}) };
+  return { route, status: routeStatus(route, parents), routeKey, attachments, ...(accepted ? { backends: translation.backends } : {}) };
 }
 
 /** Only parentRefs of kind Gateway naming one of Waygate's Gateways concern Waygate: the key of that Gateway. */
@@ -80,16 +112,6 @@ function gatewayKeyOf(ctx: TranslationContext, route: HTTPRoute, ref: ParentRefe
   if (typeof ref.name !== 'string') return undefined;
   const key = keyOf(ref.namespace ?? namespaceOf(route), ref.name);
   return ctx.gateways?.get(key) ? key : undefined;
-}
-
-/** Attach the route's rules to the listeners of this translation's Gateway states. */
-function recordAttachments(outcome: RouteOutcome, gateways: ReadonlyMap<string, GatewayState>, backends: Map<string, ServicePortRef>): void {
-  for (const a of outcome.attachments) {
-    const listener = gateways.get(a.gateway)!.listeners[a.listener];
-    listener.attachedRoutes.add(outcome.routeKey);
-    for (const entry of a.entries) listener.routes.push(entry);
-  }
-  outcome.backends?.forEach((ref, name) => backends.set(name, ref));
 }
 
 function parentStatus(

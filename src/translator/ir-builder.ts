@@ -47,7 +47,7 @@ function buildBind(ctx: TranslationContext, plan: BindPlan): IRBind {
 }
 
 function buildListener(ctx: TranslationContext, listener: ListenerState): IRHttpListener {
-  const byHostname = groupByHostname(listener.routes);
+  const byHostname = listener.attached.byHostname;
   const wildcards = [...byHostname.keys()].filter((h) => h === '*' || isWildcard(h));
   const hostnames = [...byHostname.keys()].sort(compareText);
   const virtualHosts: IRVirtualHost[] = hostnames.map((hostname) => virtualHost(ctx, listener.irName, byHostname, wildcards, hostname));
@@ -56,17 +56,6 @@ function buildListener(ctx: TranslationContext, listener: ListenerState): IRHttp
   return listener.hostname === undefined
     ? { name: listener.irName, port: listener.spec.port, ...certificates, virtualHosts }
     : { name: listener.irName, hostname: listener.hostname, port: listener.spec.port, ...certificates, virtualHosts };
-}
-
-/** The routes attached to a listener by the hostname they were attached for. */
-function groupByHostname(routes: readonly AttachedRules[]): Map<string, AttachedRules[]> {
-  const out = new Map<string, AttachedRules[]>();
-  for (const entry of routes) {
-    const group = out.get(entry.hostname);
-    if (group) group.push(entry);
-    else out.set(entry.hostname, [entry]);
-  }
-  return out;
 }
 
 /**
@@ -115,9 +104,20 @@ function buildBackends(ctx: TranslationContext, binds: readonly IRBind[], catalo
     const ref = catalog.get(name);
     if (!ref) return [];
     const backend = ctx.cache ? ctx.cache.remember('backend', ref, ctx, (c) => buildBackend(c, ref)) : buildBackend(ctx, ref);
-    const policy = policyOf(ref);
-    return [policy ? { ...backend, policy } : backend];
+    return [withPolicy(backend, policyOf(ref))];
   });
+}
+
+/** The backend with its policy: the same object while both are, so unchanged parts of the IR stay the same objects. */
+const withPolicies = new WeakMap<IRBackend, { readonly policy: IRBackendPolicy; readonly out: IRBackend }>();
+
+function withPolicy(backend: IRBackend, policy: IRBackendPolicy | undefined): IRBackend {
+  if (policy === undefined) return backend;
+  const known = withPolicies.get(backend);
+  if (known !== undefined && known.policy === policy) return known.out;
+  const out = { ...backend, policy };
+  withPolicies.set(backend, { policy, out });
+  return out;
 }
 
 /** The backends a virtual host's routes forward to, once per virtual host object (IR objects are never mutated). */

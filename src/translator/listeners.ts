@@ -7,6 +7,7 @@ import type { TranslationContext } from './context.ts';
 import { isValidHostname } from './hostnames.ts';
 import { validateLabelSelector } from './label-selector.ts';
 import type { GatewayState, ListenerState } from './model.ts';
+import { NO_ATTACHMENTS } from './attachment-table.ts';
 import { list } from './fields.ts';
 import { frontendValidationProblems } from './tls-frontend.ts';
 import { resolveListenerTls } from './tls-listener.ts';
@@ -46,8 +47,7 @@ function buildListenerState(ctx: TranslationContext, gateway: GatewayState, spec
     ...(tls && !rejected ? { certificates: tls.certificates } : {}),
     ...(tls?.notProgrammed && !rejected ? { notProgrammed: tls.notProgrammed } : {}),
     ...(tls?.note ? { note: tls.note } : {}),
-    attachedRoutes: new Set(),
-    routes: [],
+    attached: NO_ATTACHMENTS,
   };
 }
 

@@ -4,6 +4,7 @@ import type { Gateway, HTTPRoute, Listener, RouteGroupKind } from '../api/index.
 import type { IRCertificate, IRRoute } from '../ir/index.ts';
 import type { Problem } from './conditions.ts';
 import type { TranslatedRule } from './httproute-rules.ts';
+import type { ListenerAttachments } from './attachment-table.ts';
 
 export interface GatewayState {
   readonly gateway: Gateway;
@@ -66,10 +67,11 @@ export interface ListenerState {
   conflict?: ListenerConflict;
   /** Kubernetes mode: no container port is free for this listener (Accepted=False, PortUnavailable). */
   unavailable?: Problem;
-  /** Routes attached per spec (keys), counted in attachedRoutes when the route is Accepted. */
-  readonly attachedRoutes: Set<string>;
-  /** The routes attached to this listener, per hostname, for the IR. */
-  readonly routes: AttachedRules[];
+  /**
+   * The routes attached to this listener (counted in attachedRoutes) and their rules per
+   * hostname, for the IR; set by the HTTPRoute processor (attachment-table.ts).
+   */
+  attached: ListenerAttachments;
 }
 
 /** The valid rules of an HTTPRoute attached to a listener for one hostname. */

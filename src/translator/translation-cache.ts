@@ -38,6 +38,10 @@ export class TranslationCache {
   #translation = 0;
   /** Each map of the context as last seen, and the translation in which its content last changed. */
   readonly #maps = new Map<string, { map: ReadonlyMap<unknown, unknown>; changedIn: number }>();
+  /** Per kind of context (its fields), the fixed fields and the translation it was last seen in. */
+  readonly #contexts = new Map<string, { fixed: readonly unknown[]; seenIn: number }>();
+  /** State a processor keeps from one translation to the next (see `slot`). */
+  readonly #slots = new Map<string, unknown>();
 
   /** Called once at the start of each translation: what the last one built is what can be reused. */
   startTranslation(): this {
@@ -106,6 +110,36 @@ export class TranslationCache {
     const changedIn = seen !== undefined && sameMaps(seen.map, map) ? seen.changedIn : this.#translation;
     this.#maps.set(field, { map, changedIn });
     return changedIn;
+  }
+
+  /**
+   * Whether nothing `ctx` holds changed since the last translation that saw a context with the
+   * same fields: the same fixed fields (options, by identity) and maps that find the same. A
+   * computation made then from the same immutable object would give the same result now.
+   */
+  unchangedSinceLast(ctx: TranslationContext): boolean {
+    const fields = Object.keys(ctx).filter((f) => f !== 'cache').sort();
+    const kind = fields.join(',');
+    const fixed = fixedFields(ctx);
+    const seen = this.#contexts.get(kind);
+    this.#contexts.set(kind, { fixed, seenIn: this.#translation });
+    const values = ctx as unknown as Record<string, unknown>;
+    let unchanged = seen !== undefined && seen.seenIn === this.#translation - 1 && sameItems(seen.fixed, fixed);
+    // Every map is compared (none skipped), so that each is seen as it is now.
+    for (const field of fields) {
+      if (isMap(values[field]) && this.#changedIn(field, values[field]) === this.#translation) unchanged = false;
+    }
+    return unchanged;
+  }
+
+  /** The state a processor keeps across translations under `name`, created on first use. */
+  slot<T>(name: string, create: () => T): T {
+    let value = this.#slots.get(name) as T | undefined;
+    if (value === undefined) {
+      value = create();
+      this.#slots.set(name, value);
+    }
+    return value;
   }
 
   /**
@@ -178,6 +212,7 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 /** The same routes with the same rules (an immutable translation) for the same hostnames, in the same order. */
 function sameEntries(a: readonly AttachedRules[], b: readonly AttachedRules[]): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
