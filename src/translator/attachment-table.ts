@@ -156,9 +156,13 @@ export class AttachmentTable {
   #countBackend(name: string, ref: ServicePortRef, sign: 1 | -1): void {
     const known = this.#backends.get(name);
     if (sign > 0) {
-      // Refs of one name are equal in content; the newest is kept.
-      this.#backends.set(name, { ref, count: (known?.count ?? 0) + 1 });
-      this.#catalog.set(name, ref);
+      // Refs of one name are equal in content (the name is made of it); the first is kept, so
+      // the catalog's refs stay the same objects while their backends stay in use.
+      if (known !== undefined) known.count++;
+      else {
+        this.#backends.set(name, { ref, count: 1 });
+        this.#catalog.set(name, ref);
+      }
     } else if (known !== undefined && known.count > 1) {
       known.count--;
     } else {

@@ -28,6 +28,8 @@ export interface BackendPolicies {
   policyOf(ref: ServicePortRef): IRBackendPolicy | undefined;
   /** One per BackendTrafficPolicy. */
   readonly statuses: readonly ObjectStatus[];
+  /** The policies read: with the Services, all that `policyOf` depends on. */
+  readonly inputs: readonly BackendTrafficPolicy[];
 }
 
 interface Target {
@@ -55,6 +57,7 @@ export function resolveBackendPolicies(ctx: TranslationContext, policies: readon
   return {
     statuses: states.map((s) => policyStatus(ctx, s, candidates)),
     policyOf: (ref) => portPolicy(ctx, ref, candidates),
+    inputs: policies,
   };
 }
 

@@ -13,16 +13,19 @@ import { hostnameCovers, isWildcard } from './hostnames.ts';
 import { isListenerProgrammable, type AttachedRoute, type AttachedRules, type ListenerState } from './model.ts';
 import { compareRoutePrecedence, compareText } from './precedence.ts';
 
-/** The settings of a Service port (backend-policy.ts). */
-export type PolicyOf = (ref: ServicePortRef) => IRBackendPolicy | undefined;
+/** The settings of each Service port (backend-policy.ts), and the policies they come from. */
+export interface Policies {
+  policyOf(ref: ServicePortRef): IRBackendPolicy | undefined;
+  readonly inputs: readonly object[];
+}
 
-export function buildIR(ctx: TranslationContext, binds: ReadonlyMap<string, BindPlan>, catalog: ReadonlyMap<string, ServicePortRef>, policyOf: PolicyOf): IR {
+export function buildIR(ctx: TranslationContext, binds: ReadonlyMap<string, BindPlan>, catalog: ReadonlyMap<string, ServicePortRef>, policies: Policies): IR {
   const irBinds: IRBind[] = [...binds.values()]
     .map((plan) => buildBind(ctx, plan))
     .filter((b) => b.listeners.length > 0)
     .sort((a, b) => compareText(a.name, b.name));
   const certificates = collectCertificates(binds);
-  const backends = buildBackends(ctx, irBinds, catalog, policyOf);
+  const backends = buildBackends(ctx, irBinds, catalog, policies);
   return certificates.length > 0 ? { binds: irBinds, backends, certificates } : { binds: irBinds, backends };
 }
 
@@ -93,19 +96,33 @@ function orderRoutes(attached: readonly AttachedRules[]): IRRoute[] {
   return out;
 }
 
-function buildBackends(ctx: TranslationContext, binds: readonly IRBind[], catalog: ReadonlyMap<string, ServicePortRef>, policyOf: PolicyOf): IRBackend[] {
+function buildBackends(ctx: TranslationContext, binds: readonly IRBind[], catalog: ReadonlyMap<string, ServicePortRef>, policies: Policies): IRBackend[] {
   const names = new Set<string>();
   for (const bind of binds) {
     for (const listener of bind.listeners) {
       for (const vhost of listener.virtualHosts) for (const name of backendsOf(vhost)) names.add(name);
     }
   }
-  return [...names].sort(compareText).flatMap((name) => {
-    const ref = catalog.get(name);
+  const sorted = [...names].sort(compareText);
+  const refs = sorted.map((name) => catalog.get(name));
+  // Nothing a backend is built from changed since the last translation (Services, EndpointSlices,
+  // policies, the refs): the last list is the answer, without a lookup per backend.
+  const last = ctx.cache?.slot('ir-backends', () => ({ refs: [] as (ServicePortRef | undefined)[], inputs: [] as readonly object[], out: [] as IRBackend[] }));
+  const settled = ctx.cache?.unchangedSinceLast(ctx) ?? false;
+  if (last !== undefined && settled && sameItems(last.refs, refs) && sameItems(last.inputs, policies.inputs)) return last.out;
+  const out = refs.flatMap((ref) => {
     if (!ref) return [];
     const backend = ctx.cache ? ctx.cache.remember('backend', ref, ctx, (c) => buildBackend(c, ref)) : buildBackend(ctx, ref);
-    return [withPolicy(backend, policyOf(ref))];
+    return [withPolicy(backend, policies.policyOf(ref))];
   });
+  if (last !== undefined) Object.assign(last, { refs, inputs: policies.inputs, out });
+  return out;
+}
+
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The backend with its policy: the same object while both are, so unchanged parts of the IR stay the same objects. */

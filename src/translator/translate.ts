@@ -31,7 +31,7 @@ export function translate(snapshot: Snapshot, options: TranslateOptions, cache?:
   // 5. BackendTrafficPolicies and Service annotations: the settings of each Service port.
   const policies = resolveBackendPolicies(ctx, list(snapshot.backendTrafficPolicies));
   // 6. The IR, and Gateway status (which needs the attached route counts).
-  const ir = buildIR(ctx, binds, routes.backends, policies.policyOf);
+  const ir = buildIR(ctx, binds, routes.backends, policies);
   const statuses = sortStatuses([...classes.statuses, ...gateways.map(gatewayStatus), ...routes.statuses, ...policies.statuses]);
   return services ? { ir, statuses, services } : { ir, statuses };
 }
