@@ -43,6 +43,9 @@ describe('mirrors', () => {
       rule('quarter', '/quarter', [{ backend: 'svc/mirror', numerator: 1, denominator: 4 }]),
       rule('slow', '/slow', [{ backend: 'svc/hanging', numerator: 1, denominator: 1 }]),
       rule('down', '/down', [{ backend: 'svc/down', numerator: 1, denominator: 1 }, { backend: 'svc/mirror', numerator: 1, denominator: 1 }]),
+      withRule(forward('kept', 'svc/main', prefix('/kept')), {
+        filters: { mirrors: [{ backend: 'svc/mirror', numerator: 1, denominator: 1 }] }, retry: { codes: [503], attempts: 1, backoffMs: 0 },
+      }),
       withRule(forward('backend-ref', [{ weight: 1, backend: 'svc/main', filters: { mirrors: [{ backend: 'svc/mirror', numerator: 1, denominator: 1 }] } }], prefix('/ref')), {}),
     ])], [backend('svc/main', [main.port]), backend('svc/mirror', [mirror.port]), backend('svc/hanging', [hanging.port]), backend('svc/down', [down])]);
   });
@@ -70,6 +73,14 @@ describe('mirrors', () => {
     const want = createHash('sha256').update(body).digest('hex');
     const res = await proxy.request('/all/upload', { method: 'POST', body });
     assert.equal(res.body, 'ok\n');
+    assert.equal(mainBodies.at(-1), want);
+    await eventually(() => mirrorBodies.at(-1) === want, 'the mirrored body');
+  });
+
+  test('a body read whole for retries reaches the mirror too', async () => {
+    const body = 'k'.repeat(20_000);
+    const want = createHash('sha256').update(body).digest('hex');
+    assert.equal((await proxy.request('/kept/upload', { method: 'POST', body })).body, 'ok\n');
     assert.equal(mainBodies.at(-1), want);
     await eventually(() => mirrorBodies.at(-1) === want, 'the mirrored body');
   });

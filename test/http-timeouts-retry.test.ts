@@ -3,7 +3,9 @@
 // real upstreams that answer late, fail or close.
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { RETRY_BODY_BUFFER_BYTES } from '../src/dataplane/filters/extended-request.ts';
 import type { IRRouteRetry, IRTimeouts } from '../src/ir/index.ts';
 import { backend, forward, listener, prefix, withRule } from './helpers/ir.ts';
 import { startProxy, type ProxyFixture } from './helpers/proxy-fixture.ts';
@@ -14,23 +16,28 @@ import { startUpstream, type Upstream } from './helpers/upstream.ts';
  * each successive request with that key gets: a status, `hang` (never answers), `close`
  * (destroys the connection), or `late` (200 after 600 ms). Arrival times are recorded per key.
  */
-function scripted(): { handler: (req: IncomingMessage, res: ServerResponse) => void; arrivals: Map<string, number[]> } {
+function scripted(): {
+  handler: (req: IncomingMessage, res: ServerResponse) => void; arrivals: Map<string, number[]>; bodies: Map<string, string[]>;
+} {
   const arrivals = new Map<string, number[]>();
+  const bodies = new Map<string, string[]>();
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    req.resume();
     const [, , key, plan] = (req.url ?? '').split('/');
     const seen = arrivals.get(key) ?? [];
     seen.push(performance.now());
     arrivals.set(key, seen);
+    let body = '';
+    req.on('data', (c: Buffer) => (body += String(c)));
+    req.on('end', () => bodies.set(key, [...(bodies.get(key) ?? []), body]));
     const steps = (plan ?? '200').split(',');
     const step = steps[Math.min(seen.length - 1, steps.length - 1)];
     if (step === 'hang') return;
     if (step === 'close') return void req.socket.destroy();
     if (step === 'late') return void setTimeout(() => res.end('late\n'), 600);
     res.statusCode = Number(step);
-    res.end(`${step}\n`);
+    req.on('end', () => res.end(`${step}\n`));
   };
-  return { handler, arrivals };
+  return { handler, arrivals, bodies };
 }
 
 describe('route retries over two endpoints', () => {
@@ -134,10 +141,29 @@ describe('route timeouts and retries', () => {
     assert.equal((await proxy.request(`/plain/${plain}/close,200`, { method: 'POST' })).status, 502);
   });
 
-  test('retry: a request whose body was sent is not retried (bodies are streamed, not kept)', async () => {
+  test('retry: a small body is kept and sent again', async () => {
     const k = key();
-    assert.equal((await proxy.request(`/retry/${k}/503,200`, { method: 'PUT', body: 'payload' })).status, 503);
+    const body = 'p'.repeat(10_000);
+    assert.equal((await proxy.request(`/retry/${k}/503,500,200`, { method: 'POST', body })).status, 200);
+    assert.equal(script.arrivals.get(k)!.length, 3);
+    assert.deepEqual(script.bodies.get(k), [body, body, body]);
+  });
+
+  test('retry: a body above the buffer size is streamed once and not retried', async () => {
+    const k = key();
+    const body = 'p'.repeat(RETRY_BODY_BUFFER_BYTES + 1);
+    assert.equal((await proxy.request(`/retry/${k}/503,200`, { method: 'PUT', body })).status, 503);
     assert.equal(script.arrivals.get(k)!.length, 1);
+    assert.equal(script.bodies.get(k)![0].length, body.length);
+  });
+
+  test('retry: a small body the client is slow to send is bounded by timeouts.request', async () => {
+    const socket = connect(proxy.port, '127.0.0.1');
+    socket.write(`POST /bounded/${key()}/200 HTTP/1.1\r\nhost: a\r\ncontent-length: 100\r\n\r\n0123456789`);
+    let text = '';
+    socket.on('data', (c) => (text += String(c)));
+    await new Promise((resolve) => socket.on('close', resolve));
+    assert.match(text, /^HTTP\/1\.1 504 /);
   });
 
   test('retry: attempts are at least `backoff` apart', async () => {

@@ -337,9 +337,10 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     this.dispatch(next);
   }
 
-  /** No byte of the request body was read from the client yet, so it can be sent again. */
+  /** The request body can be sent again: none, read whole (a route with retry), or no byte of it read yet. */
   bodyUntouched(): boolean {
-    return this.options!.body == null || (this.bodyBytes === 0 && !this.req.readableDidRead);
+    const body = this.options!.body;
+    return body == null || Buffer.isBuffer(body) || (this.bodyBytes === 0 && !this.req.readableDidRead);
   }
 
   markFailed(endpoint: Endpoint): void {

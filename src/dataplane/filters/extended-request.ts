@@ -9,7 +9,7 @@ import {
   headerValue, lookupHost, normalizeHost, type CompiledBind, type CompiledFilters, type CompiledRedirect,
 } from '../../compiler/index.ts';
 import type { BackendState } from '../backend-state.ts';
-import { sendStatus, statusHeaders } from '../errors.ts';
+import { PRX_ERR_UPSTREAM_TIMEOUT, publishProxyError, sendStatus, statusHeaders } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import type { Endpoint } from '../lb/index.ts';
 import type { RouteState } from '../live-config.ts';
@@ -80,21 +80,76 @@ function rewriteRequest(f: CompiledFilters, headers: string[], url: string): [st
   return [h, u];
 }
 
+/**
+ * Request bodies with a declared length up to this size are read whole on routes with
+ * HTTPRouteRule.retry, so that a retry can send them again; longer or chunked ones are streamed
+ * and not retried once read.
+ */
+export const RETRY_BODY_BUFFER_BYTES = 64 * 1024;
+
 /** The upstream request with the backendRef's filters applied, and the copies for mirrors. */
 export function sendExtended(
   ctx: ProxyContext, ex: Exchange, backend: BackendState, endpoint: Endpoint, req: IncomingMessage, headers: string[], url: string,
   method: string, timeoutMs: number,
+): void {
+  const hasBody = ex.chunked || ex.contentLength > 0;
+  if (hasBody && ex.extras!.retry !== undefined && !ex.chunked && ex.contentLength <= RETRY_BODY_BUFFER_BYTES) {
+    return void sendBuffered(ctx, ex, backend, endpoint, req, headers, url, method, timeoutMs);
+  }
+  dispatchExtended(ctx, ex, backend, endpoint, headers, url, method, timeoutMs, hasBody ? req : null);
+}
+
+/** Reads the whole (small) body, then sends; the time it took counts against timeouts.request. */
+async function sendBuffered(
+  ctx: ProxyContext, ex: Exchange, backend: BackendState, endpoint: Endpoint, req: IncomingMessage, headers: string[], url: string,
+  method: string, timeoutMs: number,
+): Promise<void> {
+  const started = performance.now();
+  const body = await readWhole(req, timeoutMs);
+  if (ex.res.destroyed || ex.res.writableEnded) return;
+  if (body === TIMED_OUT) {
+    publishProxyError(PRX_ERR_UPSTREAM_TIMEOUT, 504, ex.bind.name, ex.routeName, undefined, 'request timeout while reading the body');
+    return ownAnswer(ex, 504, answerHeaders(ex, statusHeaders(504)));
+  }
+  // The client went away while sending: nothing to answer.
+  if (body === undefined) return;
+  const left = timeoutMs > 0 ? Math.max(1, timeoutMs - (performance.now() - started)) : 0;
+  dispatchExtended(ctx, ex, backend, endpoint, headers, url, method, left, body);
+}
+
+const TIMED_OUT = 'timed out';
+
+/** The whole body; undefined when the client went away first, TIMED_OUT after `timeoutMs` (0: none). */
+function readWhole(req: IncomingMessage, timeoutMs: number): Promise<Buffer | undefined | typeof TIMED_OUT> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const timer = timeoutMs > 0 ? setTimeout(() => resolve(TIMED_OUT), timeoutMs) : undefined;
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    req.on('close', () => {
+      clearTimeout(timer);
+      if (!req.complete) resolve(undefined);
+    });
+  });
+}
+
+function dispatchExtended(
+  ctx: ProxyContext, ex: Exchange, backend: BackendState, endpoint: Endpoint, headers: string[], url: string, method: string,
+  timeoutMs: number, requestBody: IncomingMessage | Buffer | null,
 ): void {
   const own = ex.choice?.filters;
   const [h, u] = own === undefined ? [headers, url] : rewriteRequest(own, headers, url);
   const copies: { m: MirrorState; options: Dispatcher.DispatchOptions }[] = [];
   for (const m of ex.extras!.mirrors) if (takesShare(m)) copies.push({ m, options: { path: url, method, headers } });
   for (const m of ex.choice?.mirrors ?? []) if (takesShare(m)) copies.push({ m, options: { path: u, method, headers: h } });
-  const hasBody = ex.chunked || ex.contentLength > 0;
-  let body: IncomingMessage | PassThrough | null = hasBody ? req : null;
-  let mirrorBodies: PassThrough[] | undefined;
-  if (hasBody && copies.length > 0) {
-    const tee = teeBody(req, copies.length);
+  let body: IncomingMessage | PassThrough | Buffer | null = requestBody;
+  let mirrorBodies: (PassThrough | Buffer | null)[] | undefined;
+  if (Buffer.isBuffer(requestBody)) mirrorBodies = copies.map(() => requestBody);
+  else if (requestBody !== null && copies.length > 0) {
+    const tee = teeBody(requestBody, copies.length);
     body = tee.main;
     mirrorBodies = tee.mirrors;
   }

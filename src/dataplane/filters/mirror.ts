@@ -38,13 +38,13 @@ export function takesShare(m: MirrorState): boolean {
 }
 
 /** Sends one copy, picked by the mirror backend's own balancer; every failure is dropped. */
-export function sendMirror(m: MirrorState, pools: UpstreamPools, options: Dispatcher.DispatchOptions, body: PassThrough | null): void {
+export function sendMirror(m: MirrorState, pools: UpstreamPools, options: Dispatcher.DispatchOptions, body: PassThrough | Buffer | null): void {
   const backend = m.backend!;
   PICK_CONTEXT.hash = undefined;
   PICK_CONTEXT.sticky = undefined;
   const endpoint = backend.balancer.pick(PICK_CONTEXT);
   if (endpoint === undefined) {
-    body?.destroy();
+    if (body instanceof PassThrough) body.destroy();
     return;
   }
   let pool = backend.pools.get(endpoint.key);
