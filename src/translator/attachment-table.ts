@@ -95,36 +95,31 @@ class ListenerTable {
 export const NO_ATTACHMENTS: ListenerAttachments = { routes: new Map(), byHostname: new Map() };
 
 export class AttachmentTable {
-  readonly #records = new Map<string, { record: RouteRecord; seenIn: number }>();
+  readonly #records = new Map<string, RouteRecord>();
   readonly #listeners = new Map<string, ListenerTable>();
   /** Backend name → the last ref recorded for it, and how many records name it. */
   readonly #backends = new Map<string, { ref: ServicePortRef; count: number }>();
   readonly #catalog = new Map<string, ServicePortRef>();
-  #pass = 0;
 
-  /** Starts a pass: every route of the snapshot is then `record`ed, and `finish` forgets the others. */
-  begin(): void {
-    this.#pass++;
-  }
-
+  /** Records the outcome of its route, replacing the route's last one. */
   record(record: RouteRecord): void {
     const known = this.#records.get(record.routeKey);
-    if (known !== undefined) {
-      known.seenIn = this.#pass;
-      if (known.record === record) return;
-      this.#apply(known.record, -1);
-      known.record = record;
-    } else {
-      this.#records.set(record.routeKey, { record, seenIn: this.#pass });
-    }
+    if (known === record) return;
+    if (known !== undefined) this.#apply(known, -1);
+    this.#records.set(record.routeKey, record);
     this.#apply(record, 1);
   }
 
-  /** Forgets the routes not recorded in this pass (deleted, or no longer Waygate's). */
-  finish(): void {
-    for (const [key, known] of this.#records) {
-      if (known.seenIn === this.#pass) continue;
-      this.#apply(known.record, -1);
+  /** How many routes the table holds. */
+  get size(): number {
+    return this.#records.size;
+  }
+
+  /** Forgets the routes `keep` says no (deleted, or no longer in the snapshot). */
+  retain(keep: (record: RouteRecord) => boolean): void {
+    for (const [key, record] of this.#records) {
+      if (keep(record)) continue;
+      this.#apply(record, -1);
       this.#records.delete(key);
     }
   }

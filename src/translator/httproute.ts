@@ -32,15 +32,16 @@ export function processHttpRoutes(
   const settled = cache?.unchangedSinceLast(routeCtx) ?? false;
   const statuses: ObjectStatus[] = [];
   const { table } = memo;
-  table.begin();
   memo.pass++;
+  let recorded = 0;
   for (const route of routes) {
     if (!route.metadata?.name) continue;
     const outcome = outcomeOf(routeCtx, route, states, memo, settled);
-    table.record(outcome);
+    recorded++;
     if (outcome.status) statuses.push(outcome.status);
   }
-  table.finish();
+  // Routes gone since the last translation (deleted, or renamed) leave the table.
+  if (table.size !== recorded) table.retain((r) => memo.outcomes.get((r as RouteOutcome).route)?.pass === memo.pass);
   for (const state of gateways) {
     state.listeners.forEach((listener, i) => {
       listener.attached = table.listener(keyOf(state.namespace, state.name), i);
@@ -61,14 +62,15 @@ function outcomeOf(
   routeCtx: TranslationContext, route: HTTPRoute, states: ReadonlyMap<string, GatewayState>, memo: RouteMemo, settled: boolean,
 ): RouteOutcome {
   const cache = routeCtx.cache;
-  if (!cache) return processRoute(routeCtx, route, states);
   const known = memo.outcomes.get(route);
+  // Recorded in the last pass, and nothing it looked up changed since: the table has it already.
   if (settled && known !== undefined && known.pass === memo.pass - 1) {
     known.pass = memo.pass;
     return known.outcome;
   }
-  const outcome = cache.remember('route', route, routeCtx, (c) => processRoute(c, route, states));
+  const outcome = cache ? cache.remember('route', route, routeCtx, (c) => processRoute(c, route, states)) : processRoute(routeCtx, route, states);
   memo.outcomes.set(route, { outcome, pass: memo.pass });
+  memo.table.record(outcome);
   return outcome;
 }
 
