@@ -137,6 +137,11 @@ export class BackendState implements DnsSubscriber {
     for (const key of this.pools.keys()) keys.add(key);
   }
 
+  /** The IR backend of the last update. */
+  get source(): IRBackend | undefined {
+    return this.#source;
+  }
+
   #poolsOpen(): boolean {
     for (const pool of this.pools.values()) if (pool.closed || pool.destroyed) return false;
     return true;

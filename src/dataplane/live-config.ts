@@ -46,18 +46,46 @@ export function buildLiveConfig(
   const endpointKeys = new Set<string>();
   const backends = new Map<string, BackendState>();
   for (const backend of compiled.backends.values()) {
-    const policy = balancingPolicyOf(backend.policy);
     const kept = previous?.backends.get(backend.name);
+    // The same IR object as the kept state's: nothing to work out again (IR objects are never mutated).
+    if (kept !== undefined && kept.source === backend) {
+      kept.update(backend, pools, endpointKeys);
+      backends.set(backend.name, kept);
+      continue;
+    }
+    const policy = balancingPolicyOf(backend.policy);
     // Updated in place: requests still running on the previous config see the new endpoints too.
     const state = kept !== undefined && kept.policyKey === policy.key ? kept : new BackendState(backend.name, policy, health, context);
     state.update(backend, pools, endpointKeys);
     backends.set(backend.name, state);
   }
   if (previous !== undefined) for (const [name, old] of previous.backends) if (backends.get(name) !== old) old.close();
-  const carried = carriedRoutes(previous);
+  return { version, compiled, routes: buildRoutes(compiled, previous, backends, context), backends, endpointKeys };
+}
+
+/**
+ * The state of every route. After a small change almost every compiled route is the very object
+ * at the same position as before (the compiler reuses unchanged virtual hosts), and with no
+ * backend state replaced its state carries over as it is: that case is a plain copy.
+ */
+function buildRoutes(compiled: CompiledConfig, previous: LiveConfig | undefined, backends: Map<string, BackendState>, context: BalancingContext): RouteState[] {
+  const next = compiled.routes;
+  const routes = new Array<RouteState>(next.length);
   const replaced = replacedBackends(previous, backends);
-  const routes = compiled.routes.map((route) => buildRoute(route, backends, carried(route), replaced, context));
-  return { version, compiled, routes, backends, endpointKeys };
+  const before = replaced.size === 0 ? previous?.compiled.routes : undefined;
+  const carried = carriedRoutes(previous);
+  for (let i = 0; i < next.length; i++) {
+    const route = next[i];
+    if (before !== undefined && before[i] === route) {
+      const same = previous!.routes[i];
+      if (same.route === route) {
+        routes[i] = same;
+        continue;
+      }
+    }
+    routes[i] = buildRoute(route, backends, carried(route), replaced, context);
+  }
+  return routes;
 }
 
 /** The previous state of a route, by name: most often found at the same id. */
@@ -86,7 +114,9 @@ function replacedBackends(previous: LiveConfig | undefined, backends: ReadonlyMa
 
 /** Whether a route's state can serve the next config as it is: the same compiled route over the same backend states. */
 function unchanged(previous: RouteState, route: CompiledRoute, replaced: ReadonlySet<string>): boolean {
-  if (previous.route !== route) return false;
+  // A virtual host that moved gets copies of its compiled routes with new ids: the same IR route
+  // and the same compiled action still mean the same state.
+  if (previous.route !== route && (previous.route.source !== route.source || previous.route.action !== route.action)) return false;
   if (replaced.size === 0) return true;
   const kept = (name: string | undefined) => name === undefined || !replaced.has(name);
   if (route.filters !== undefined && !route.filters.mirrors.every((m) => kept(m.backend))) return false;
