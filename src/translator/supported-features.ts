@@ -1,21 +1,38 @@
 // GatewayClass status.supportedFeatures: the Gateway API feature names (v1.6 conformance,
 // pkg/features) of what the translator and the data plane do today, and nothing more.
-// Gateway and HTTPRoute name the resources Waygate serves and gate every other feature; their
-// core conformance is not complete yet (no HTTPS listeners, no core HTTPRoute filters).
-// See docs/design/gateway-deployment.md for what is left out and why.
+// docs/conformance.md lists every feature of the GATEWAY-HTTP profile, claimed or not, and why.
 import type { TranslateOptions } from './types.ts';
 
 export const SUPPORTED_FEATURES: readonly string[] = [
   'Gateway',
   'GatewayHTTPListenerIsolation', // a request matches the most specific listener only (compiler host tables)
+  'GatewayHTTPSListenerDetectMisdirectedRequests', // 421 when Host selects another listener than SNI did
   'GatewayPort8080', // any listener port; in a cluster the pods bind a container port of their own
   'HTTPRoute',
+  'HTTPRoute303RedirectStatusCode',
+  'HTTPRoute307RedirectStatusCode',
+  'HTTPRoute308RedirectStatusCode',
+  'HTTPRouteBackendRequestHeaderModification', // backendRefs[].filters RequestHeaderModifier
   'HTTPRouteBackendTimeout', // rules[].timeouts.backendRequest
+  'HTTPRouteCORS',
+  'HTTPRouteHostRewrite',
   'HTTPRouteMethodMatching',
+  'HTTPRouteNamedRouteRule',
   'HTTPRouteParentRefPort', // parentRefs[].port selects listeners
+  'HTTPRoutePathRedirect',
+  'HTTPRoutePathRewrite',
+  'HTTPRoutePortRedirect',
   'HTTPRouteQueryParamMatching',
+  'HTTPRouteRequestMirror',
+  'HTTPRouteRequestMultipleMirrors',
+  'HTTPRouteRequestPercentageMirror',
   'HTTPRouteRequestTimeout', // rules[].timeouts.request
-  'ReferenceGrant', // HTTPRoute → Service across namespaces
+  'HTTPRouteResponseHeaderModification',
+  'HTTPRouteRetry', // experimental rules[].retry
+  'HTTPRouteRetryBackendTimeout',
+  'HTTPRouteRetryConnectionError',
+  'HTTPRouteSchemeRedirect',
+  'ReferenceGrant', // HTTPRoute → Service and Gateway → Secret across namespaces
 ];
 
 /** Kubernetes mode only: an IPAddress without a value is given the address of the Gateway's Service. */
