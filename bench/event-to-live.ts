@@ -2,7 +2,6 @@
 // until real requests through the real listener see the change, and where that time goes.
 // Run: npx node bench/event-to-live.ts [--routes 5000] [--changes 200] [--workers 2] ...
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import {
   addedPath, clusterFiles, clusterObjects, namespaceObjects, pickTarget, toYaml,
   type ChangeMode, type ClusterOptions, type Target,
 } from './lib/cluster.ts';
+import { assertPortFree, log, sleep, table, waitFor } from './lib/common.ts';
 import { ProcessGroup, runCleanly } from './lib/processes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -92,33 +92,14 @@ function parseOptions(): Options {
   };
 }
 
-function log(line: string): void {
-  process.stderr.write(`# ${line}\n`);
-}
 
-const sleep = (ms: number) => new Promise<void>((ok) => setTimeout(ok, ms));
 
 /** Wall-clock milliseconds with a fraction, comparable with the instants Waygate logs. */
 function wallClock(): number {
   return performance.timeOrigin + performance.now();
 }
 
-async function assertPortFree(port: number): Promise<void> {
-  await new Promise<void>((ok, fail) => {
-    const s = createServer();
-    s.once('error', (err) => fail(new Error(`port 127.0.0.1:${port} is busy (${(err as NodeJS.ErrnoException).code}); try --base-port`)));
-    s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => ok()));
-  });
-}
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 // --- the change and how a request sees it ---------------------------------------------------
 
@@ -350,10 +331,6 @@ function fmt(ms: number): string {
   return Number.isNaN(ms) ? '-' : ms.toFixed(1);
 }
 
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('   ').trimEnd()).join('\n');
-}
 
 function row(name: string, values: readonly number[]): string[] {
   const sorted = [...values].sort((a, b) => a - b);
@@ -410,13 +387,13 @@ async function main(group: ProcessGroup, dir: string, o: Options, sources: Chang
   void waygate.exited.then(() => (exited = true));
   await waitFor('Waygate GET /readyz = 200', 300_000, async () => {
     if (exited) throw new Error(`Waygate exited early; see ${logFile}`);
-    return (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200;
+    return (await fetch(`http://127.0.0.1:${admin}/readyz`).catch(() => undefined))?.status === 200;
   });
   await source.settled();
   log(`Waygate ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const origin = `http://127.0.0.1:${await listenerPort(admin, 'gateway/infra/public/http')}`;
   const client = new Client(origin);
-  await waitFor('the target route to answer', 30_000, () => ask(client, target.host, probeFor(o, target, 1, 'before')));
+  await waitFor('the target route to answer', 30_000, () => ask(client, target.host, probeFor(o, target, 1, 'before')).catch(() => false));
   await client.close();
 
   const samples = await measure(o, source, origin, target);

@@ -2,11 +2,9 @@
 // by openssl) in front of the same two backends; req/s and latency under keep-alive load, then
 // with a new connection (a full TLS handshake) per request.
 // Run: npx node bench/https-vs-nginx.ts [--duration 10] [--connections 64] [--workers <cores>] ...
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { connect } from 'node:tls';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,9 +12,10 @@ import { parseArgs } from 'node:util';
 import { makeCA, makeLeafCertificate, type KeyType, type TestCertificate } from '../test/helpers/certificates.ts';
 import { connectionCloseScript, httpsGatewayYaml, httpsProxyConf, tlsSecretYaml } from './lib/https-conf.ts';
 import { backendConf, type Endpoint } from './lib/nginx-conf.ts';
-import { ProcessGroup, runCleanly } from './lib/processes.ts';
+import { assertPortFree, ensureTools, failed, fmtMs, log, median, nginxVersion, runWrkBench, startNginx, table, waitFor } from './lib/common.ts';
+import type { ProcessGroup } from './lib/processes.ts';
 import { backendsYaml, ROUTE_FILE, routeYaml } from './lib/waygate-manifests.ts';
-import { killRunningWrk, runWrk, socketErrorTotal, type WrkResult } from './lib/wrk.ts';
+import { runWrk, type WrkResult } from './lib/wrk.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The name the certificate is for; clients connect to 127.0.0.1 and send it as the server name where they can. */
@@ -97,42 +96,12 @@ function parseOptions(): Options {
   };
 }
 
-function log(line: string): void {
-  process.stderr.write(`# ${line}\n`);
-}
 
-const sleep = (ms: number) => new Promise<void>((ok) => setTimeout(ok, ms));
 
 // --- tools and probes ------------------------------------------------------------------
 
-/** nginx and wrk from Debian's packages, installed only when missing. */
-function ensureTools(): void {
-  const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-  const missing = [['nginx', 'nginx-light'], ['wrk', 'wrk'], ['openssl', 'openssl']].filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
-  if (missing.length === 0) return;
-  log(`installing ${missing.join(' ')} with apt-get`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', ...missing], { stdio: 'inherit', env });
-}
 
-async function assertPortFree(port: number): Promise<void> {
-  await new Promise<void>((ok, fail) => {
-    const s = createServer();
-    s.once('error', (err) => fail(new Error(`port 127.0.0.1:${port} is busy (${(err as NodeJS.ErrnoException).code}); try --base-port`)));
-    s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => ok()));
-  });
-}
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    // A check that throws (Waygate exited) ends the wait; checks catch their own network errors.
-    if (await check()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 /** GET / over HTTPS, the certificate checked against the bench's CA: the status and body. */
 function httpsGet(port: number, ca: string): Promise<{ status: number; body: string }> {
@@ -163,11 +132,6 @@ function tlsProbe(port: number, ca: string): Promise<string> {
 
 // --- the proxies -----------------------------------------------------------------------
 
-function startNginx(group: ProcessGroup, dir: string, name: string, conf: string): void {
-  const file = join(dir, `${name}.conf`);
-  writeFileSync(file, conf);
-  group.start(name, 'nginx', ['-p', dir, '-c', file, '-e', join(dir, `${name}.error.log`)], join(dir, `${name}.out.log`));
-}
 
 async function startWaygate(group: ProcessGroup, dir: string, o: Options, ports: Ports, cert: { certPem: string; keyPem: string }): Promise<void> {
   const manifests = join(dir, 'manifests');
@@ -211,23 +175,9 @@ async function measure(o: Options, name: string, port: number, script?: string):
   return r;
 }
 
-function median(results: WrkResult[]): WrkResult {
-  const sorted = [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
-}
 
-function failed(r: WrkResult): number {
-  return r.badStatus + socketErrorTotal(r.socketErrors);
-}
 
-function fmtMs(ms: number): string {
-  return Number.isNaN(ms) ? '?' : ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`;
-}
 
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('   ').trimEnd()).join('\n');
-}
 
 interface Results {
   readonly keepAlive: { readonly waygate: WrkResult; readonly nginx: WrkResult };
@@ -258,15 +208,11 @@ function report(o: Options, r: Results): string {
   ].join('\n');
 }
 
-function nginxVersion(): string {
-  const out = spawnSync('nginx', ['-v'], { encoding: 'utf8' });
-  return /nginx\/([\d.]+)/.exec(`${out.stderr}${out.stdout}`)?.[1] ?? '';
-}
 
 // --- main ------------------------------------------------------------------------------
 
 async function main(group: ProcessGroup, dir: string, o: Options): Promise<void> {
-  ensureTools();
+  ensureTools([['nginx', 'nginx-light'], ['wrk', 'wrk'], ['openssl', 'openssl']]);
   const backends = [{ host: '127.0.0.1', port: o.basePort + 1 }, { host: '127.0.0.1', port: o.basePort + 2 }];
   const ports: Ports = { waygate: o.basePort, nginx: o.basePort + 10, admin: o.basePort + 19, backends };
   for (const port of [ports.waygate, ports.nginx, ports.admin, ...backends.map((b) => b.port)]) await assertPortFree(port);
@@ -302,19 +248,5 @@ async function main(group: ProcessGroup, dir: string, o: Options): Promise<void>
   process.stdout.write(report(o, { keepAlive: { waygate: median(way), nginx: median(ngx) }, handshakes, tls }) + '\n');
 }
 
-async function run(): Promise<void> {
-  const o = parseOptions();
-  const dir = mkdtempSync(join(tmpdir(), 'waygate-bench-https-'));
-  const group = new ProcessGroup();
-  const cleanup = () => (Promise.resolve(killRunningWrk()).then(() => group.stopAll(5000)).then(() => {
-    if (o.keep) log(`kept ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
-  }));
-  process.once('exit', () => {
-    killRunningWrk();
-    group.killAllNow();
-  });
-  await runCleanly(() => main(group, dir, o), cleanup);
-}
-
-await run();
+const options = parseOptions();
+await runWrkBench('waygate-bench-https-', options.keep, (group, dir) => main(group, dir, options));

@@ -1,17 +1,17 @@
 // Waygate side by side with nginx: req/s and latency through each proxy to the same two
 // backends, then failed requests while each takes 10 configuration changes per second.
 // Run: npx node bench/vs-nginx.ts [--duration 10] [--connections 64] [--workers <cores>] ...
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { backendConf, proxyConf, type Endpoint } from './lib/nginx-conf.ts';
-import { ProcessGroup, runCleanly } from './lib/processes.ts';
+import { assertPortFree, ensureTools, failed, fmtMs, log, median, nginxVersion, runWrkBench, sleep, startNginx, table, waitFor } from './lib/common.ts';
+import type { ProcessGroup } from './lib/processes.ts';
 import { backendsYaml, gatewayYaml, ROUTE_FILE, routeYaml } from './lib/waygate-manifests.ts';
-import { killRunningWrk, runWrk, socketErrorTotal, statusCountingScript, type WrkOptions, type WrkResult } from './lib/wrk.ts';
+import { runWrk, socketErrorTotal, statusCountingScript, type WrkOptions, type WrkResult } from './lib/wrk.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -98,40 +98,12 @@ function parseOptions(): Options {
   };
 }
 
-function log(line: string): void {
-  process.stderr.write(`# ${line}\n`);
-}
 
-const sleep = (ms: number) => new Promise<void>((ok) => setTimeout(ok, ms));
 
 // --- tools -----------------------------------------------------------------------------
 
-function hasCommand(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-/** nginx and wrk from Debian's packages, installed only when missing. */
-function ensureTools(): void {
-  const missing = [['nginx', 'nginx-light'], ['wrk', 'wrk']].filter(([cmd]) => !hasCommand(cmd)).map(([, pkg]) => pkg);
-  if (missing.length === 0) return;
-  log(`installing ${missing.join(' ')} with apt-get`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', ...missing], { stdio: 'inherit', env });
-}
 
-async function assertPortFree(port: number): Promise<void> {
-  await new Promise<void>((ok, fail) => {
-    const s = createServer();
-    s.once('error', (err) => fail(new Error(`port 127.0.0.1:${port} is busy (${(err as NodeJS.ErrnoException).code}); try --base-port`)));
-    s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => ok()));
-  });
-}
 
 // --- HTTP probes -----------------------------------------------------------------------
 
@@ -144,14 +116,6 @@ async function get(url: string): Promise<{ status: number; body: string } | unde
   }
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 async function waitServesOk(name: string, url: string): Promise<void> {
   await waitFor(`${name} to answer 200 "ok" at ${url}`, 15_000, async () => {
@@ -191,11 +155,6 @@ function writeFile(path: string, text: string, mode: EditMode): void {
   renameSync(tmp, path);
 }
 
-function startNginx(group: ProcessGroup, dir: string, name: string, conf: string): void {
-  const file = join(dir, `${name}.conf`);
-  writeFileSync(file, conf);
-  group.start(name, 'nginx', ['-p', dir, '-c', file, '-e', join(dir, `${name}.error.log`)], join(dir, `${name}.out.log`));
-}
 
 function reloadNginx(dir: string): Promise<boolean> {
   const file = join(dir, 'proxy.conf');
@@ -251,10 +210,6 @@ async function throughput(o: Options, name: string, port: number): Promise<WrkRe
   return r;
 }
 
-function median(results: WrkResult[]): WrkResult {
-  const sorted = [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
-}
 
 /** Apply `change(n)` for n = 1, 2, ... at `rate` per second, from 0.25 s until 0.75 s before the end. */
 async function changeRepeatedly(o: Options, change: (n: number) => void): Promise<number> {
@@ -309,18 +264,8 @@ function nginxWorkers(o: Options): number {
 
 // --- report ----------------------------------------------------------------------------
 
-function fmtMs(ms: number): string {
-  return Number.isNaN(ms) ? '?' : ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`;
-}
 
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('   ').trimEnd()).join('\n');
-}
 
-function failed(r: WrkResult): number {
-  return r.badStatus + socketErrorTotal(r.socketErrors);
-}
 
 function statuses(r: WrkResult): string {
   return [...r.statuses].sort(([a], [b]) => a - b).map(([code, n]) => `${code}×${n}`).join(' ') || '-';
@@ -359,16 +304,11 @@ function report(o: Options, way: WrkResult, ngx: WrkResult, churn: { waygate: Ch
   ].join('\n');
 }
 
-function nginxVersion(): string {
-  // nginx -v prints to stderr.
-  const out = spawnSync('nginx', ['-v'], { encoding: 'utf8' });
-  return /nginx\/([\d.]+)/.exec(`${out.stderr}${out.stdout}`)?.[1] ?? '';
-}
 
 // --- main ------------------------------------------------------------------------------
 
 async function main(group: ProcessGroup, dir: string, o: Options): Promise<void> {
-  ensureTools();
+  ensureTools([['nginx', 'nginx-light'], ['wrk', 'wrk']]);
   const backends = [{ host: '127.0.0.1', port: o.basePort + 1 }, { host: '127.0.0.1', port: o.basePort + 2 }];
   const ports: Ports = { waygate: o.basePort, nginx: o.basePort + 10, admin: o.basePort + 19, backends };
   for (const port of [ports.waygate, ports.nginx, ports.admin, ...backends.map((b) => b.port)]) await assertPortFree(port);
@@ -400,19 +340,5 @@ async function main(group: ProcessGroup, dir: string, o: Options): Promise<void>
   process.stdout.write(report(o, median(way), median(ngx), { waygate: churnWay, nginx: churnNgx }) + '\n');
 }
 
-async function run(): Promise<void> {
-  const o = parseOptions();
-  const dir = mkdtempSync(join(tmpdir(), 'waygate-bench-'));
-  const group = new ProcessGroup();
-  const cleanup = () => (Promise.resolve(killRunningWrk()).then(() => group.stopAll(5000)).then(() => {
-    if (o.keep) log(`kept ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
-  }));
-  process.once('exit', () => {
-    killRunningWrk();
-    group.killAllNow();
-  });
-  await runCleanly(() => main(group, dir, o), cleanup);
-}
-
-await run();
+const options = parseOptions();
+await runWrkBench('waygate-bench-', options.keep, (group, dir) => main(group, dir, options));
