@@ -10,11 +10,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeCA, makeLeafCertificate, type KeyType, type TestCertificate } from '../test/helpers/certificates.ts';
-import { connectionCloseScript, httpsGatewayYaml, httpsProxyConf, tlsSecretYaml } from './lib/https-conf.ts';
-import { backendConf, type Endpoint } from './lib/nginx-conf.ts';
+import { connectionCloseScript, tlsSecretYaml } from './lib/https-conf.ts';
+import { backendConf, proxyConf, type Endpoint } from './lib/nginx-conf.ts';
 import { assertPortFree, ensureTools, failed, fmtMs, log, median, nginxVersion, runWrkBench, startNginx, table, waitFor } from './lib/common.ts';
 import type { ProcessGroup } from './lib/processes.ts';
-import { backendsYaml, ROUTE_FILE, routeYaml } from './lib/waygate-manifests.ts';
+import { backendsYaml, gatewayYaml, ROUTE_FILE, routeYaml } from './lib/waygate-manifests.ts';
 import { runWrk, type WrkResult } from './lib/wrk.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -136,7 +136,7 @@ function tlsProbe(port: number, ca: string): Promise<string> {
 async function startWaygate(group: ProcessGroup, dir: string, o: Options, ports: Ports, cert: { certPem: string; keyPem: string }): Promise<void> {
   const manifests = join(dir, 'manifests');
   mkdirSync(manifests);
-  writeFileSync(join(manifests, 'gateway.yaml'), httpsGatewayYaml(ports.waygate, 'bench-tls'));
+  writeFileSync(join(manifests, 'gateway.yaml'), gatewayYaml(ports.waygate, 'bench-tls'));
   writeFileSync(join(manifests, 'secret.yaml'), tlsSecretYaml('bench-tls', cert.certPem, cert.keyPem));
   writeFileSync(join(manifests, 'backends.yaml'), backendsYaml(ports.backends));
   writeFileSync(join(manifests, ROUTE_FILE), routeYaml(0));
@@ -222,7 +222,7 @@ async function main(group: ProcessGroup, dir: string, o: Options): Promise<void>
 
   for (const [i, b] of backends.entries()) startNginx(group, dir, `backend-${i + 1}`, backendConf(dir, `backend-${i + 1}`, b.port));
   for (const b of backends) await waitFor(`backend ${b.port}`, 15_000, async () => (await plainGet(`http://127.0.0.1:${b.port}/`)) === 200);
-  startNginx(group, dir, 'proxy', httpsProxyConf({ prefix: dir, port: ports.nginx, workers: Math.max(1, o.workers), backends, certFile: cert.certFile, keyFile: cert.keyFile }));
+  startNginx(group, dir, 'proxy', proxyConf({ prefix: dir, port: ports.nginx, workers: Math.max(1, o.workers), backends, tls: { certFile: cert.certFile, keyFile: cert.keyFile } }));
   log(`starting Waygate with --workers ${o.workers}`);
   await startWaygate(group, dir, o, ports, cert);
   for (const [name, port] of [['nginx', ports.nginx], ['Waygate', ports.waygate]] as const) {

@@ -34,18 +34,29 @@ export interface ProxyConfOptions {
   readonly workers: number;
   readonly backends: readonly Endpoint[];
   /** Churn generation: 0 is the base configuration; n > 0 adds the location `/churn-<n>/`. */
-  readonly generation: number;
+  readonly generation?: number;
+  /** Terminate TLS with these files (the HTTPS bench). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
 }
 
 /**
  * nginx as a reverse proxy to the same backends, with keep-alive to upstreams. The churn
  * variants add a second location to the same upstream, the counterpart of the second
- * HTTPRoute rule Waygate gets in `routeYaml()`.
+ * HTTPRoute rule Waygate gets in `routeYaml()`. With `tls`, the TLS settings a production server
+ * would have and Waygate has too: TLS 1.2 and 1.3, a shared session cache and session tickets;
+ * nginx's default ciphers.
  */
 export function proxyConf(o: ProxyConfOptions): string {
   const servers = o.backends.map((b) => `    server ${b.host}:${b.port};`).join('\n');
   const proxied = 'proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection "";';
-  const churn = o.generation > 0 ? `\n    location /churn-${o.generation}/ { ${proxied} }` : '';
+  const generation = o.generation ?? 0;
+  const churn = generation > 0 ? `\n    location /churn-${generation}/ { ${proxied} }` : '';
+  const listen = o.tls === undefined ? `listen 127.0.0.1:${o.port};` : `listen 127.0.0.1:${o.port} ssl;
+    ssl_certificate ${o.tls.certFile};
+    ssl_certificate_key ${o.tls.keyFile};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:SSL:10m;
+    ssl_session_timeout 5m;`;
   return `daemon off;
 master_process on;
 worker_processes ${o.workers};
@@ -64,7 +75,7 @@ ${servers}
     keepalive_requests 1000000;
   }
   server {
-    listen 127.0.0.1:${o.port};
+    ${listen}
     location / { ${proxied} }${churn}
   }
 }

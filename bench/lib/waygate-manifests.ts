@@ -4,7 +4,21 @@ import type { Endpoint } from './nginx-conf.ts';
 
 export const ROUTE_FILE = 'route.yaml';
 
-export function gatewayYaml(port: number): string {
+/** The Gateway on 127.0.0.1: an HTTP listener, or with `tlsSecret` an HTTPS one (no hostname: every server name). */
+export function gatewayYaml(port: number, tlsSecret?: string): string {
+  const listener = tlsSecret === undefined
+    ? `    - name: http
+      protocol: HTTP
+      port: ${port}
+`
+    : `    - name: https
+      protocol: HTTPS
+      port: ${port}
+      tls:
+        mode: Terminate
+        certificateRefs:
+          - name: ${tlsSecret}
+`;
   return `apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata:
@@ -23,10 +37,7 @@ spec:
     - type: IPAddress
       value: 127.0.0.1
   listeners:
-    - name: http
-      protocol: HTTP
-      port: ${port}
-`;
+${listener}`;
 }
 
 export function backendsYaml(backends: readonly Endpoint[]): string {
