@@ -5,3 +5,4 @@ export * from './gateway-api.ts';
 export type * from './snapshot.ts';
 export * from './gateway-service.ts';
 export * from './waygate.ts';
+export * from './apiextensions.ts';

@@ -15,6 +15,7 @@ export const KIND_FIELDS = {
   Secret: 'secrets',
   ConfigMap: 'configMaps',
   BackendTrafficPolicy: 'backendTrafficPolicies',
+  CustomResourceDefinition: 'customResourceDefinitions',
 } as const satisfies Record<string, keyof Snapshot>;
 
 export type SupportedKind = keyof typeof KIND_FIELDS;
@@ -30,6 +31,7 @@ const API_VERSIONS: Record<SupportedKind, readonly string[]> = {
   Secret: ['v1'],
   ConfigMap: ['v1'],
   BackendTrafficPolicy: ['waygate.dev/v1alpha1'],
+  CustomResourceDefinition: ['apiextensions.k8s.io/v1'],
 };
 
 /** The snapshot field for an object of this apiVersion and kind, or undefined if Waygate ignores it. */
@@ -42,6 +44,7 @@ export function supportedKind(apiVersion: string, kind: string): SupportedKind |
 export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({
   namespaces: [], gatewayClasses: [], gateways: [], httpRoutes: [], referenceGrants: [],
   services: [], endpointSlices: [], secrets: [], configMaps: [], backendTrafficPolicies: [],
+  customResourceDefinitions: [],
 });
 
 export function compareObjects(a: KubeObject, b: KubeObject): number {
