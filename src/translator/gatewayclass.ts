@@ -1,8 +1,12 @@
 // GatewayClass: Waygate accepts every class whose spec.controllerName is its own and ignores
-// all others entirely (no status). An accepted class lists the features Waygate supports.
-import type { GatewayClass } from '../api/index.ts';
+// all others entirely (no status). An accepted class lists the features Waygate supports. In a
+// cluster, SupportedVersion says whether the installed Gateway API CRDs are a release Waygate
+// supports (supported-version.ts).
+import type { Condition, GatewayClass, Snapshot } from '../api/index.ts';
 import { ConditionType, GatewayClassReason, condition, conditionFrom, type Problem } from './conditions.ts';
-import type { ObjectStatus } from './types.ts';
+import { list } from './fields.ts';
+import { judgeInstalledVersion, type VersionVerdict } from './supported-version.ts';
+import type { ObjectStatus, TranslateOptions } from './types.ts';
 
 export interface GatewayClassResult {
   /** Names of the classes Waygate accepted. */
@@ -11,17 +15,25 @@ export interface GatewayClassResult {
 }
 
 export function processGatewayClasses(
-  classes: readonly GatewayClass[], controllerName: string, features: readonly { name: string }[],
+  snapshot: Snapshot, options: TranslateOptions, features: readonly { name: string }[],
 ): GatewayClassResult {
   const accepted = new Set<string>();
   const statuses: ObjectStatus[] = [];
-  for (const gc of classes) {
-    if (gc.spec?.controllerName !== controllerName || !gc.metadata?.name) continue;
-    const problem = validateGatewayClass(gc);
+  // File mode has no cluster, so no installed CRDs: CRD manifests among the files are not read.
+  const verdict = options.deployment ? judgeInstalledVersion(list(snapshot.customResourceDefinitions)) : undefined;
+  for (const gc of list(snapshot.gatewayClasses)) {
+    if (gc.spec?.controllerName !== options.controllerName || !gc.metadata?.name) continue;
+    const problem = validateGatewayClass(gc) ?? versionProblem(verdict);
     if (!problem) accepted.add(gc.metadata.name);
-    statuses.push(gatewayClassStatus(gc, problem, features));
+    statuses.push(gatewayClassStatus(gc, problem, features, verdict));
   }
   return { accepted, statuses };
+}
+
+/** Accepted=False, UnsupportedVersion only where even best-effort support is impossible. */
+function versionProblem(verdict: VersionVerdict | undefined): Problem | undefined {
+  if (!verdict || verdict.bestEffort) return undefined;
+  return { reason: GatewayClassReason.UnsupportedVersion, message: verdict.message };
 }
 
 function validateGatewayClass(gc: GatewayClass): Problem | undefined {
@@ -33,7 +45,9 @@ function validateGatewayClass(gc: GatewayClass): Problem | undefined {
   };
 }
 
-function gatewayClassStatus(gc: GatewayClass, problem: Problem | undefined, features: readonly { name: string }[]): ObjectStatus {
+function gatewayClassStatus(
+  gc: GatewayClass, problem: Problem | undefined, features: readonly { name: string }[], verdict: VersionVerdict | undefined,
+): ObjectStatus {
   const generation = gc.metadata.generation;
   return {
     apiVersion: gc.apiVersion,
@@ -42,12 +56,21 @@ function gatewayClassStatus(gc: GatewayClass, problem: Problem | undefined, feat
     status: {
       conditions: [
         conditionFrom(ConditionType.Accepted, problem, GatewayClassReason.Accepted, 'The GatewayClass is accepted', generation),
-        // Waygate reads the objects as Gateway API v1.6 and cannot see the installed CRDs' bundle
-        // version (file mode has none; in a cluster the provider does not read CRDs yet), so the
-        // version it implements is the one it reports (implementer's guide, Version Compatibility).
-        condition(ConditionType.SupportedVersion, 'True', GatewayClassReason.SupportedVersion, 'Gateway API v1.6 is supported', generation),
+        supportedVersion(verdict, generation),
       ],
       ...(problem ? {} : { supportedFeatures: features }),
     },
   };
+}
+
+/**
+ * SupportedVersion, set on every class Waygate has a say on. Without installed CRDs to judge
+ * (file mode; an offline translation given no CRD manifests) nothing unsupported is detected, and
+ * the version Waygate implements is the one it reports.
+ */
+function supportedVersion(verdict: VersionVerdict | undefined, generation: number | undefined): Condition {
+  if (!verdict) return condition(ConditionType.SupportedVersion, 'True', GatewayClassReason.SupportedVersion, 'Gateway API v1.6 is supported', generation);
+  return verdict.supported
+    ? condition(ConditionType.SupportedVersion, 'True', GatewayClassReason.SupportedVersion, verdict.message, generation)
+    : condition(ConditionType.SupportedVersion, 'False', GatewayClassReason.UnsupportedVersion, verdict.message, generation);
 }

@@ -19,7 +19,7 @@ import { list } from './fields.ts';
 export function translate(snapshot: Snapshot, options: TranslateOptions, cache?: TranslationCache): TranslateResult {
   const ctx = buildContext(snapshot, options, cache?.startTranslation());
   // 1. GatewayClasses: which classes are Waygate's.
-  const classes = processGatewayClasses(list(snapshot.gatewayClasses), options.controllerName, supportedFeatures(options));
+  const classes = processGatewayClasses(snapshot, options, supportedFeatures(options));
   // 2. Gateways of those classes: addresses, listeners, conflicts within each Gateway.
   const gateways = processGateways(ctx, list(snapshot.gateways), classes.accepted);
   // 2b. Kubernetes mode: each Gateway's Service, container ports and observed addresses.
