@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { KubernetesProvider, loadKubeConfig, type KubernetesProviderOptions } from '../src/providers/index.ts';
 import { Store, type Snapshot } from '../src/resources/index.ts';
+import { GATEWAY_API_CRD_NAMES } from '../src/api/index.ts';
 import { startKubeApiServer, type KubeApiServer, type KubeApiServerOptions, type KubeJson } from './helpers/kube-apiserver.ts';
 
 const GW_API = 'gateway.networking.k8s.io/v1';
@@ -101,9 +102,18 @@ describe('Kubernetes provider', () => {
       assert.equal(svc.metadata.managedFields, undefined);
       assert.equal(s.httpRoutes[0].apiVersion, GW_API);
       assert.equal(s.httpRoutes[0].metadata.generation, 1);
+      // The Gateway API CRDs Waygate reads, by name only, and of each only its metadata.
+      assert.equal(names(s.customResourceDefinitions), GATEWAY_API_CRD_NAMES.join(','));
+      const crd = s.customResourceDefinitions[0] as unknown as KubeJson;
+      assert.deepEqual(Object.keys(crd).sort(), ['apiVersion', 'kind', 'metadata']);
+      assert.equal(crd.metadata.annotations['gateway.networking.k8s.io/bundle-version'], 'v1.6.1');
+      assert.equal(crd.metadata.annotations['gateway.networking.k8s.io/channel'], 'standard');
+      const crdReads = h.server.requests.filter((r) => r.resource === 'customresourcedefinitions');
+      assert.deepEqual(crdReads.filter((r) => r.verb === 'list').map((r) => r.query.fieldSelector).sort(), GATEWAY_API_CRD_NAMES.map((n) => `metadata.name=${n}`), 'one list of each CRD');
+      assert.deepEqual(crdReads.filter((r) => !GATEWAY_API_CRD_NAMES.some((n) => r.query.fieldSelector === `metadata.name=${n}`)), [], 'each names one CRD');
       const health = h.provider.health();
       assert.equal(health.ready, true);
-      assert.deepEqual(Object.keys(health.kinds).sort(), ['BackendTrafficPolicy', 'ConfigMap', 'EndpointSlice', 'Gateway', 'GatewayClass', 'HTTPRoute', 'Namespace', 'ReferenceGrant', 'Secret', 'Service']);
+      assert.deepEqual(Object.keys(health.kinds).sort(), ['BackendTrafficPolicy', 'ConfigMap', 'CustomResourceDefinition', 'EndpointSlice', 'Gateway', 'GatewayClass', 'HTTPRoute', 'Namespace', 'ReferenceGrant', 'Secret', 'Service']);
       assert.ok(Object.values(health.kinds).every((k) => k.state === 'synced'));
       assert.deepEqual(h.provider.errors(), []);
     } finally {
@@ -140,8 +150,9 @@ describe('Kubernetes provider', () => {
       await h.provider.start();
       const lists = () => h.server.requests.filter((r) => r.verb === 'list').length;
       const before = lists();
-      await until(() => h.server.openWatches === 9);
-      assert.equal(h.server.dropWatches(), 9);
+      // Nine kinds, and one watch for each of the four Gateway API CRDs.
+      await until(() => h.server.openWatches === 13);
+      assert.equal(h.server.dropWatches(), 13);
       h.server.create(route('after-drop'));
       await converge(h.store, (s) => names(s.httpRoutes) === 'default/after-drop');
       assert.equal(lists(), before, 'no kind listed again');
@@ -205,7 +216,7 @@ describe('Kubernetes provider', () => {
       await until(() => Object.values(h.provider.health().kinds).every((k) => k.state === 'synced'));
       const failing = h.logs.filter((l) => String(l.msg).startsWith('K8S_ERR_WATCH'));
       const recovered = h.logs.filter((l) => String(l.msg).endsWith('watching again'));
-      const watchedKinds = 9; // every kind but Secret, which watches nothing here
+      const watchedKinds = 10; // every kind but Secret, which watches nothing here
       assert.ok(failing.length <= watchedKinds, `${failing.length} failure lines`);
       assert.equal(new Set(failing.map((l) => l.kind)).size, failing.length, 'one failure line per kind');
       assert.equal(recovered.length, failing.length, 'one recovery line per failure line');

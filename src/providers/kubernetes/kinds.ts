@@ -1,5 +1,6 @@
 // The kinds the Kubernetes provider watches: one line each, so a new route kind (GRPCRoute,
 // TLSRoute) or Ingress is added here and nowhere else in the provider.
+import { GATEWAY_API_CRD_NAMES } from '../../api/index.ts';
 
 export interface KubernetesKind {
   readonly kind: string;
@@ -13,6 +14,13 @@ export interface KubernetesKind {
   readonly referencedOnly?: boolean;
   /** What to install when the API server does not serve the kind (a CRD); absent for built-in kinds. */
   readonly install?: string;
+  /**
+   * Only these objects are read, each by its own watch with `fieldSelector=metadata.name=<name>`,
+   * so RBAC can grant them by `resourceNames` (see README: CustomResourceDefinitions).
+   */
+  readonly names?: readonly string[];
+  /** Objects enter the store with metadata only (apiVersion, kind, metadata): the rest is never read. */
+  readonly metadataOnly?: boolean;
 }
 
 const WAYGATE_CRDS = "Waygate's CRDs (kubectl apply --server-side -f deploy/crds/)";
@@ -30,6 +38,9 @@ export const KUBERNETES_KINDS: readonly KubernetesKind[] = [
   { kind: 'Secret', apiVersion: 'v1', plural: 'secrets', namespaced: true, selectable: false, referencedOnly: true },
   { kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps', namespaced: true, selectable: false },
   { kind: 'BackendTrafficPolicy', apiVersion: 'waygate.dev/v1alpha1', plural: 'backendtrafficpolicies', namespaced: true, selectable: false, install: WAYGATE_CRDS },
+  // The Gateway API CRDs of the kinds above, for their bundle-version and channel annotations
+  // (GatewayClass SupportedVersion).
+  { kind: 'CustomResourceDefinition', apiVersion: 'apiextensions.k8s.io/v1', plural: 'customresourcedefinitions', namespaced: false, selectable: false, names: GATEWAY_API_CRD_NAMES, metadataOnly: true },
 ];
 
 /** The collection path: `/api/v1/namespaces/ns/services`, `/apis/gateway.networking.k8s.io/v1/gateways`. */

@@ -7,7 +7,8 @@ import type { Logger } from '../../observability/index.ts';
 import type { Store } from '../../resources/index.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { KUBERNETES_KINDS, collectionPath, sourceName, type KubernetesKind } from './kinds.ts';
-import { ReferencedSecrets, referencedSecrets, type SecretsHealth } from './referenced-secrets.ts';
+import { NamedInformers, type NamedHealth } from './named-informers.ts';
+import { referencedSecrets } from './referenced-secrets.ts';
 import { SupervisedInformer, type InformerHealth } from './supervised-informer.ts';
 
 export interface KubernetesProviderOptions {
@@ -51,8 +52,9 @@ export class KubernetesProvider {
   readonly #informers = new Map<string, SupervisedInformer>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #dirty = new Set<KubernetesKind>();
-  #secrets: ReferencedSecrets | undefined;
-  #secretKind: KubernetesKind | undefined;
+  /** Kinds read object by object: the referenced Secrets, and kinds read by name (`names`). */
+  readonly #named = new Map<KubernetesKind, NamedInformers>();
+  #secrets: NamedInformers | undefined;
   #flush: NodeJS.Immediate | undefined;
   /** The Gateways had synced and the Secrets they reference are being watched. */
   #secretsReconciled = false;
@@ -70,13 +72,14 @@ export class KubernetesProvider {
    * informers keep trying until stop().
    */
   async start(): Promise<void> {
-    if (this.#informers.size > 0 || this.#secrets) throw new Error('KubernetesProvider.start() called twice');
+    if (this.#informers.size > 0 || this.#named.size > 0) throw new Error('KubernetesProvider.start() called twice');
     for (const kind of this.#kinds) {
-      if (kind.referencedOnly && kind.kind === 'Secret') this.#startSecrets(kind);
+      if (kind.referencedOnly && kind.kind === 'Secret') this.#secrets = this.#startNamed(kind);
+      else if (kind.names) this.#startNamed(kind).reconcile(kind.names.map((name) => ({ name })));
       else this.#startKind(kind);
     }
     const synced = (async () => {
-      await Promise.all([...this.#informers.values()].map((i) => i.settled()));
+      await Promise.all([...this.#informers.values(), ...this.#named.values()].map((i) => i.settled()));
       this.#secretsReconciled = true;
       this.#reconcileSecrets();
       await this.#secrets?.settled();
@@ -94,15 +97,16 @@ export class KubernetesProvider {
     clearImmediate(this.#flush);
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
-    await Promise.all([...this.#informers.values()].map((i) => i.stop()));
-    await this.#secrets?.stop();
+    await Promise.all([...this.#informers.values(), ...this.#named.values()].map((i) => i.stop()));
   }
 
   health(): KubernetesHealth {
     const kinds: Record<string, KindHealth> = {};
     for (const [name, informer] of this.#informers) kinds[name] = informer.health();
-    if (this.#secrets && this.#secretKind) kinds[this.#secretKind.kind] = this.#secrets.health();
-    const ready = this.#started && [...this.#informers.values()].every((i) => i.health().synced || i.health().state === 'disabled');
+    for (const [kind, named] of this.#named) kinds[kind.kind] = named.health();
+    // Secrets come and go with the Gateways that reference them: a Gateway waits for its own.
+    const ready = this.#started && [...this.#informers.values()].every((i) => i.health().synced || i.health().state === 'disabled')
+      && [...this.#named.values()].every((n) => n === this.#secrets || n.whole());
     return { ready, kinds };
   }
 
@@ -127,9 +131,9 @@ export class KubernetesProvider {
     informer.start();
   }
 
-  #startSecrets(kind: KubernetesKind): void {
-    this.#secretKind = kind;
-    this.#secrets = new ReferencedSecrets({
+  /** A kind read object by object, each by name (a Secret's namespace is its reference's). */
+  #startNamed(kind: KubernetesKind): NamedInformers {
+    const named = new NamedInformers({
       makeInformer: (ref, callbacks) => new SupervisedInformer({
         kubeConfig: this.#opts.kubeConfig,
         kind,
@@ -143,6 +147,8 @@ export class KubernetesProvider {
       onChange: () => this.#markDirty(kind),
       onState: (previous, next) => this.#logState(kind, previous, next),
     });
+    this.#named.set(kind, named);
+    return named;
   }
 
   /** Watch the Secrets the Gateways reference now. */
@@ -187,12 +193,13 @@ export class KubernetesProvider {
   }
 
   #objectsOf(kind: KubernetesKind): KubeObject[] {
-    if (kind === this.#secretKind) return this.#secrets?.objects() ?? [];
+    const named = this.#named.get(kind);
+    if (named) return named.objects();
     return this.#informers.get(kind.kind)?.objects() ?? [];
   }
 
   /** One line when a kind starts failing, one when it recovers; nothing in between. */
-  #logState(kind: KubernetesKind, previous: InformerHealth | SecretsHealth, next: InformerHealth | SecretsHealth): void {
+  #logState(kind: KubernetesKind, previous: InformerHealth | NamedHealth, next: InformerHealth | NamedHealth): void {
     const log = this.#opts.logger;
     const fields = { kind: kind.kind, apiVersion: kind.apiVersion };
     if (next.state === 'retrying' && previous.state !== 'retrying') {

@@ -267,9 +267,13 @@ export class SupervisedInformer {
   }
 }
 
-/** Objects enter the store with apiVersion and kind (list items lack them) and without managedFields. */
+/**
+ * Objects enter the store with apiVersion and kind (list items lack them) and without
+ * managedFields; of a `metadataOnly` kind (a CRD: its schema can weigh a megabyte), nothing else.
+ */
 function normalize(kind: KubernetesKind, obj: any): KubeObject {
   const { managedFields: _, ...metadata } = obj?.metadata ?? {};
+  if (kind.metadataOnly) return { apiVersion: kind.apiVersion, kind: kind.kind, metadata } as KubeObject;
   return { ...obj, apiVersion: kind.apiVersion, kind: kind.kind, metadata } as KubeObject;
 }
 

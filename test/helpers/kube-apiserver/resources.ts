@@ -42,6 +42,7 @@ export function defaultResources(): ResourceDef[] {
     core('ConfigMap', 'configmaps', true, false, { shortNames: ['cm'] }),
     { group: 'discovery.k8s.io', versions: ['v1'], kind: 'EndpointSlice', plural: 'endpointslices', singular: 'endpointslice', namespaced: true, status: false, crd: false, fields: { addressType: (o) => o.addressType } },
     { group: 'coordination.k8s.io', versions: ['v1'], kind: 'Lease', plural: 'leases', singular: 'lease', namespaced: true, status: false, crd: false },
+    { group: 'apiextensions.k8s.io', versions: ['v1'], kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions', singular: 'customresourcedefinition', namespaced: false, status: true, crd: false, shortNames: ['crd', 'crds'] },
     gateway('GatewayClass', 'gatewayclasses', ['v1', 'v1beta1'], false, true),
     gateway('Gateway', 'gateways', ['v1', 'v1beta1'], true, true),
     gateway('HTTPRoute', 'httproutes', ['v1', 'v1beta1'], true, true),

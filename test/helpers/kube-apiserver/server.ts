@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crdOf, establishedStatus, type GatewayApiRelease } from './crds.ts';
 import { StatusError, errors } from './errors.ts';
 import { list, present, selectorOf, watch, type Query } from './list-watch.ts';
 import { checkTypeMeta, isObject } from './object-rules.ts';
@@ -32,6 +33,12 @@ export interface KubeApiServerOptions {
   readonly minRequestTimeoutSeconds?: number;
   /** Namespaces that exist at start. */
   readonly namespaces?: readonly string[];
+  /**
+   * The release annotations of the Gateway API CRDs (each served custom resource has its
+   * CustomResourceDefinition object); default `{ bundleVersion: 'v1.6.1', channel: 'standard' }`,
+   * null for CRDs without them.
+   */
+  readonly gatewayApiRelease?: GatewayApiRelease | null;
 }
 
 export interface RequestRecord {
@@ -76,9 +83,9 @@ export interface KubeApiServer {
   /** Listen again on the same port. */
   up(): Promise<void>;
   stop(): Promise<void>;
-  /** Stop serving a resource (its CRD deleted: objects go, watches end, paths answer 404). */
+  /** Stop serving a resource (its CRD deleted: objects go, watches end, paths answer 404, the CustomResourceDefinition object goes). */
   uninstall(name: string): void;
-  /** Serve a resource again (a definition, or the name of a default one). */
+  /** Serve a resource again (a definition, or the name of a default one); a custom resource gets its CustomResourceDefinition object. */
   install(resource: string | ResourceDef): void;
   served(name: string): boolean;
   // kubectl-like helpers; they go through the same storage as HTTP, so watches see them.
@@ -118,6 +125,20 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   for (const ns of options.namespaces ?? DEFAULT_NAMESPACES) {
     storage.create(all.get('namespaces')!, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, undefined, { manager: 'kube-apiserver' });
   }
+  // Custom resources are served because their CRD is installed and established: the
+  // CustomResourceDefinition objects say so, with the release annotations of the real CRDs.
+  const release = options.gatewayApiRelease === undefined ? { bundleVersion: 'v1.6.1', channel: 'standard' } : options.gatewayApiRelease;
+  const crdDef = all.get('customresourcedefinitions.apiextensions.k8s.io');
+  const defineCrd = (def: ResourceDef) => {
+    if (!def.crd || !crdDef || !served.has(resourceName(crdDef)) || storage.has(crdDef, undefined, resourceName(def))) return;
+    const created = storage.create(crdDef, crdOf(def, release), undefined, { manager: 'kubectl' });
+    const status = establishedStatus(def, created.metadata.creationTimestamp);
+    storage.update(crdDef, { ...created, status }, undefined, created.metadata.name, { manager: 'kube-apiserver', subresource: 'status' });
+  };
+  const removeCrd = (def: ResourceDef) => {
+    if (crdDef && storage.has(crdDef, undefined, resourceName(def))) storage.delete(crdDef, undefined, resourceName(def));
+  };
+  for (const def of served.values()) defineCrd(def);
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -286,11 +307,13 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       if (!def) return;
       served.delete(name);
       storage.dropResource(def);
+      removeCrd(def);
     },
     install(resource: string | ResourceDef) {
       const def = typeof resource === 'string' ? (all.get(resource) ?? defaultResources().find((d) => resourceName(d) === resource)) : resource;
       if (!def) throw new Error(`unknown resource ${String(resource)}`);
       served.set(resourceName(def), def);
+      defineCrd(def);
     },
     served: (name: string) => served.has(name),
     create: kubectl.create,
