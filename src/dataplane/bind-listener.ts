@@ -4,19 +4,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import type { IRBind } from '../ir/index.ts';
 import type { ClientScheme } from './headers.ts';
 import type { LiveConfig } from './live-config.ts';
 import type { ProxyLimits } from './limits.ts';
-import { handleRequest, type BindRef, type ProxyContext } from './proxy.ts';
+import { handleRequest, type ProxyContext } from './proxy.ts';
 import { answerMisdirected, hasBody, isMisdirected } from './tls/misdirected.ts';
 import { selectSecureContext, type SniTable } from './tls/sni-table.ts';
 import { ALPN_PROTOCOLS, SESSION_ID_CONTEXT, TLS_CONTEXT_OPTIONS } from './tls/tls-options.ts';
+import { handleUpgrade, tunnelsUpgrade, type UpgradeBind } from './upgrade.ts';
 
 export type BindProtocol = IRBind['protocol'];
 
-export class BindListener implements BindRef {
+export class BindListener implements UpgradeBind {
   readonly name: string;
   readonly protocol: BindProtocol;
   /** X-Forwarded-Proto of the requests this bind takes. */
@@ -24,6 +26,8 @@ export class BindListener implements BindRef {
   readonly server: Server;
   pinned: LiveConfig | undefined = undefined;
   draining = false;
+  /** Client sockets of open Upgrade tunnels (WebSocket): cut when a drain's grace ends. */
+  readonly tunnels = new Set<Duplex>();
   #closed: Promise<void> | undefined;
   /** HTTPS: the server name → certificate table, swapped with the live config. */
   #sni: SniTable | undefined;
@@ -44,10 +48,13 @@ export class BindListener implements BindRef {
       // Long uploads and streams are bounded by the idle and body limits, not a total time.
       requestTimeout: 0,
       noDelay: true,
+      // HTTP/1.1 Upgrade (WebSocket) handshakes become tunnels (upgrade.ts); other Upgrade requests are ordinary ones.
+      shouldUpgradeCallback: tunnelsUpgrade,
     };
     if (protocol === 'HTTP') {
       this.server = createServer(http);
       this.server.on('request', (req, res) => handleRequest(ctx, this, req, res));
+      this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(ctx, this, req, socket, head));
       return;
     }
     this.server = createHttpsServer({
@@ -65,6 +72,7 @@ export class BindListener implements BindRef {
       sessionIdContext: SESSION_ID_CONTEXT,
     });
     this.server.on('request', (req, res) => this.#onSecureRequest(ctx, req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(ctx, this, req, socket, head));
   }
 
   /**
@@ -129,7 +137,11 @@ export class BindListener implements BindRef {
     this.draining = true;
     const server = this.server;
     this.#closed = new Promise((resolve) => {
-      const force = setTimeout(() => server.closeAllConnections(), graceMs);
+      const force = setTimeout(() => {
+        server.closeAllConnections();
+        // Tunnels are not the HTTP server's connections any more: they are cut here.
+        for (const socket of this.tunnels) socket.destroy();
+      }, graceMs);
       // Connections whose response was already under way become idle later: sweep them.
       const sweep = setInterval(() => server.closeIdleConnections(), 100);
       server.close(() => {

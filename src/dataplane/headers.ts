@@ -124,3 +124,16 @@ function removeConnectionTokens(headers: string[], connection: string): string[]
   }
   return out;
 }
+
+/**
+ * Request headers for an HTTP/1.1 Upgrade handshake (WebSocket): as upstreamRequestHeaders
+ * (hop-by-hop headers and those Connection names removed, X-Forwarded-* set), except that
+ * Upgrade is kept and Connection says `Upgrade`, so the backend can switch protocols. A
+ * separate function so that ordinary requests pay nothing for it.
+ */
+export function upgradeRequestHeaders(raw: readonly string[], clientIp: string, head: RequestHead, scheme: ClientScheme): string[] {
+  const out = upstreamRequestHeaders(raw, clientIp, head, scheme);
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 7 && eqLower(raw[i], 'upgrade')) out.push(raw[i], raw[i + 1]);
+  out.push('connection', 'Upgrade');
+  return out;
+}
