@@ -148,6 +148,8 @@ describe('waygate serve --kubernetes, two replicas', () => {
     const kinds: [string, string][] = [
       ['gateway.networking.k8s.io/v1', 'GatewayClass'], ['gateway.networking.k8s.io/v1', 'Gateway'], ['gateway.networking.k8s.io/v1', 'HTTPRoute'],
       ['v1', 'Service'], ['discovery.k8s.io/v1', 'EndpointSlice'], ['v1', 'Namespace'],
+      // The installed Gateway API CRDs: GatewayClass SupportedVersion is computed from them.
+      ['apiextensions.k8s.io/v1', 'CustomResourceDefinition'],
     ];
     const live: Json[] = kinds.flatMap(([v, k]) => api.list(v, k) as Json[]);
     // What a user would save with `kubectl get -o yaml`, status and all.
