@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, Watch, makeInformer, setHeaderOptions,
+  ApiException, ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, Watch, makeInformer, setHeaderOptions,
   type KubernetesObject, type V1ConfigMap,
 } from '@kubernetes/client-node';
 import { startKubeApiServer, type KubeApiServer, type KubeJson } from './helpers/kube-apiserver.ts';
@@ -89,6 +89,40 @@ describe('test Kubernetes API server', () => {
     const list = await custom.listNamespacedCustomObject({ group: GW.group, version: 'v1alpha2', namespace: 'default', plural: 'tlsroutes' });
     assert.equal(list.kind, 'TLSRouteList');
     assert.equal((await raw(server, '/apis/example.com/v1/namespaces/default/widgets')).status, 404);
+  });
+
+  test('each served custom resource has its established CRD with the release annotations; uninstall and install delete and create it', async () => {
+    const crds = kc.makeApiClient(ApiextensionsV1Api);
+    const all = await crds.listCustomResourceDefinition();
+    assert.ok(all.items.some((c) => c.metadata?.name === 'backendtrafficpolicies.waygate.dev'));
+    const byName = await crds.listCustomResourceDefinition({ fieldSelector: 'metadata.name=httproutes.gateway.networking.k8s.io' });
+    assert.deepEqual(byName.items.map((c) => c.metadata?.name), ['httproutes.gateway.networking.k8s.io']);
+    const httproutes = byName.items[0];
+    assert.deepEqual(httproutes.metadata?.annotations, { 'gateway.networking.k8s.io/bundle-version': 'v1.6.1', 'gateway.networking.k8s.io/channel': 'standard' });
+    assert.equal(httproutes.spec.group, GW.group);
+    assert.equal(httproutes.spec.scope, 'Namespaced');
+    assert.deepEqual(httproutes.spec.versions.map((v) => [v.name, v.served, v.storage]), [['v1', true, true], ['v1beta1', true, false]]);
+    assert.equal(httproutes.status?.conditions?.find((c) => c.type === 'Established')?.status, 'True');
+    assert.equal(all.items.find((c) => c.metadata?.name === 'backendtrafficpolicies.waygate.dev')?.metadata?.annotations, undefined, 'only Gateway API CRDs carry its annotations');
+
+    const path = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+    const w = collect(kc, path, { fieldSelector: 'metadata.name=udproutes.gateway.networking.k8s.io', resourceVersion: all.metadata!.resourceVersion! }, (ev) => ev.length >= 3);
+    await new Promise((r) => setTimeout(r, 50));
+    server.uninstall('udproutes.gateway.networking.k8s.io');
+    server.install('udproutes.gateway.networking.k8s.io');
+    const events = await w.done;
+    // Created, then established by the apiextensions controllers (a status write).
+    assert.deepEqual(events.map((e) => e.type), ['DELETED', 'ADDED', 'MODIFIED']);
+    assert.ok(events.every((e) => e.object.metadata.name === 'udproutes.gateway.networking.k8s.io'));
+    assert.equal(events[2].object.status.conditions.find((c: KubeJson) => c.type === 'Established').status, 'True');
+
+    const bare = await startKubeApiServer({ gatewayApiRelease: null });
+    try {
+      const crd = bare.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'gateways.gateway.networking.k8s.io' } });
+      assert.equal(crd.metadata.annotations, undefined, 'gatewayApiRelease: null installs CRDs without the annotations');
+    } finally {
+      await bare.stop();
+    }
   });
 
   test('requests without the bearer token are refused with 401', async () => {
