@@ -12,6 +12,7 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   'HTTPRoute303RedirectStatusCode',
   'HTTPRoute307RedirectStatusCode',
   'HTTPRoute308RedirectStatusCode',
+  'HTTPRouteBackendProtocolWebSocket', // HTTP/1.1 Upgrade is tunnelled to any backend; appProtocol kubernetes.io/ws needs nothing more
   'HTTPRouteBackendRequestHeaderModification', // backendRefs[].filters RequestHeaderModifier
   'HTTPRouteBackendTimeout', // rules[].timeouts.backendRequest
   'HTTPRouteCORS',
