@@ -23,6 +23,7 @@ export function processGatewayClasses(
   const verdict = options.deployment ? judgeInstalledVersion(list(snapshot.customResourceDefinitions)) : undefined;
   for (const gc of list(snapshot.gatewayClasses)) {
     if (gc.spec?.controllerName !== options.controllerName || !gc.metadata?.name) continue;
+    // The class's own problem (parametersRef) is named first: fixing the CRDs would not help it.
     const problem = validateGatewayClass(gc) ?? versionProblem(verdict);
     if (!problem) accepted.add(gc.metadata.name);
     statuses.push(gatewayClassStatus(gc, problem, features, verdict));
