@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { DataPlane, PROXY_RETRY_CHANNEL, type ProxyRetryEvent } from '../src/dataplane/index.ts';
 import type { IR, IRRoute } from '../src/ir/index.ts';
@@ -47,7 +48,8 @@ async function echoWithGlobalClient(url: string): Promise<void> {
 }
 
 describe('WebSocket through an HTTPRoute (HTTP bind)', () => {
-  let echo: EchoServer, plain: Upstream, refusing: Upstream, dp: DataPlane, port: number;
+  let echo: EchoServer, plain: Upstream, refusing: Upstream, silent: Upstream, dp: DataPlane, port: number;
+  const silentSockets: Duplex[] = [];
   const routes = (): IRRoute[] => [
     withRule(forward('rewritten', 'svc/echo', prefix('/chat')), {
       filters: {
@@ -59,10 +61,13 @@ describe('WebSocket through an HTTPRoute (HTTP bind)', () => {
     forward('plain', 'svc/plain', prefix('/plain')),
     forward('refusing', 'svc/refusing', prefix('/refusing')),
     forward('dead', 'svc/dead', prefix('/dead')),
+    forward('silent-request', 'svc/silent', prefix('/silent-request'), { requestMs: 300 }),
+    withRule(forward('silent-backend', 'svc/silent', prefix('/silent-backend')), { timeouts: { backendRequestMs: 300 } }),
+    forward('timed', 'svc/echo', prefix('/timed'), { requestMs: 300 }),
   ];
   const config = (extra: IRRoute[] = []): IR => ir([bind(port, [listener('gw/http', [...extra, ...routes()])])], [
     backend('svc/echo', [echo.port]), backend('svc/plain', [plain.port]), backend('svc/refusing', [refusing.port]),
-    backend('svc/dead', []),
+    backend('svc/dead', []), backend('svc/silent', [silent.port]),
   ]);
 
   before(async () => {
@@ -71,6 +76,9 @@ describe('WebSocket through an HTTPRoute (HTTP bind)', () => {
     // A backend that knows Upgrade but refuses it.
     refusing = await startUpstream('refusing');
     refusing.server.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 7\r\nx-why: no\r\n\r\nrefused'));
+    // A backend that takes the handshake and never answers it.
+    silent = await startUpstream('silent');
+    silent.server.on('upgrade', (_req, socket) => silentSockets.push(socket));
     port = await freePort();
     dp = new DataPlane({});
     const result = await dp.apply('v1', config());
@@ -78,7 +86,8 @@ describe('WebSocket through an HTTPRoute (HTTP bind)', () => {
   });
   after(async () => {
     await dp.close(1000);
-    await Promise.all([echo.close(), plain.close(), refusing.close()]);
+    for (const socket of silentSockets) socket.destroy();
+    await Promise.all([echo.close(), plain.close(), refusing.close(), silent.close()]);
   });
 
   test('messages both ways, text and binary, and the close handshake (global WebSocket)', async () => {
@@ -124,6 +133,20 @@ describe('WebSocket through an HTTPRoute (HTTP bind)', () => {
   test('a backend without endpoints: 503', async () => {
     const err = await openWs(`ws://127.0.0.1:${port}/dead`).then(() => undefined, (e: { status?: number }) => e);
     assert.equal(err?.status, 503);
+  });
+
+  test('timeouts.request and timeouts.backendRequest bound the handshake (504), not the open connection', async () => {
+    for (const path of ['/silent-request', '/silent-backend']) {
+      const started = Date.now();
+      const err = await openWs(`ws://127.0.0.1:${port}${path}`).then(() => undefined, (e: { status?: number }) => e);
+      assert.equal(err?.status, 504, path);
+      assert.ok(Date.now() - started < 5000, path);
+    }
+    const ws = await openWs(`ws://127.0.0.1:${port}/timed`);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(await roundTrip(ws, 'later'), 'echo:later');
+    ws.close(1000);
+    assert.equal(await closed(ws), 1000);
   });
 
   test('an open connection survives 20 configuration changes and keeps exchanging messages', async () => {

@@ -25,7 +25,13 @@ export function openTunnel(
 ): void {
   const tunnel = new Tunnel(ctx, up, backend, headers, url);
   if (timeoutMs > 0) tunnel.routeTimer = setTimeout(onHandshakeTimeout, timeoutMs, tunnel, 'route timeout');
-  up.socket.once('close', () => tunnel.clientClosed());
+  // Counted from the handshake on: a draining bind cuts a handshake still waiting as well as an open tunnel.
+  const tunnels = up.bind.tunnels;
+  tunnels.add(up.socket);
+  up.socket.once('close', () => {
+    tunnels.delete(up.socket);
+    tunnel.clientClosed();
+  });
   tunnel.attempt(endpoint);
 }
 
@@ -75,7 +81,11 @@ class Tunnel {
     req.on('response', (res: IncomingMessage) => this.onResponse(req, res));
     req.on('error', (err: NodeJS.ErrnoException) => this.onError(req, err));
     clearTimeout(this.headersTimer);
-    this.headersTimer = setTimeout(onHandshakeTimeout, limits.upstreamHeadersTimeoutMs, this, 'upstream headers timeout');
+    // timeouts.backendRequest bounds each attempt of the handshake, until its answer's head.
+    const backendMs = this.up.extras?.backendTimeoutMs ?? 0;
+    const [waitMs, what] = backendMs > 0 && backendMs < limits.upstreamHeadersTimeoutMs
+      ? [backendMs, 'backend request timeout'] : [limits.upstreamHeadersTimeoutMs, 'upstream headers timeout'];
+    this.headersTimer = setTimeout(onHandshakeTimeout, waitMs, this, what);
     req.end();
   }
 
@@ -106,14 +116,11 @@ class Tunnel {
     client.write(responseHead(101, res.statusMessage || 'Switching Protocols', headers));
     if (upstreamHead.length > 0) client.write(upstreamHead);
     if (this.up.head.length > 0) upstream.write(this.up.head);
-    const tunnels = this.up.bind.tunnels;
-    tunnels.add(client);
     upstream.on('error', ignore);
     const end = (): void => {
       // Whatever is still buffered for the other side is written before it closes.
       (client as Socket).destroySoon();
       (upstream as Socket).destroySoon();
-      if (!tunnels.delete(client)) return;
       this.endAttempt(true, 101);
     };
     client.once('close', end);
