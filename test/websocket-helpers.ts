@@ -44,6 +44,8 @@ export async function startEchoServer(name: string): Promise<EchoServer> {
 export function openWs(url: string, options: WebSocket.ClientOptions & { servername?: string } = {}): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, options);
+    // The 101's headers, kept on the client for the tests that read them.
+    ws.once('upgrade', (res) => Object.assign(ws, { upgradeHeaders: res.headers }));
     ws.once('open', () => resolve(ws));
     ws.once('unexpected-response', (_req, res) => {
       let body = '';

@@ -55,6 +55,7 @@ describe('WebSocket through an HTTPRoute (HTTP bind)', () => {
       filters: {
         requestHeaders: headerModifier({ set: [['x-tenant', 'blue']], add: [['x-trace', 'gw']], remove: ['x-secret'] }),
         urlRewrite: { path: { type: 'ReplacePrefixMatch', value: '/ws/v2' } },
+        responseHeaders: headerModifier({ set: [['x-route', 'chat']] }),
       },
     }),
     forward('echo', 'svc/echo', prefix('/echo')),
@@ -97,6 +98,8 @@ describe('WebSocket through an HTTPRoute (HTTP bind)', () => {
   test("the route's request header modifier and path rewrite reach the backend's handshake", async () => {
     const ws = await openWs(`ws://127.0.0.1:${port}/chat/room?x=1`, { headers: { host: 'ws.example', 'x-secret': 's', 'x-trace': 'c' } });
     assert.equal(await roundTrip(ws, 'hi'), 'echo:hi');
+    // The ResponseHeaderModifier marks the 101 too.
+    assert.equal((ws as unknown as { upgradeHeaders?: Record<string, string> }).upgradeHeaders?.['x-route'], 'chat');
     const seen = echo.handshakes.at(-1)!;
     assert.equal(seen.url, '/ws/v2/room?x=1');
     assert.equal(seen.headers['x-tenant'], 'blue');
@@ -108,6 +111,15 @@ describe('WebSocket through an HTTPRoute (HTTP bind)', () => {
     assert.equal(seen.headers.upgrade, 'websocket');
     ws.close(1000);
     await closed(ws);
+  });
+
+  test('a POST that asks for Upgrade is an ordinary request: Upgrade is dropped, the body goes through', async () => {
+    const text = await rawExchange(port, 'POST /plain HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n'
+      + 'Content-Length: 3\r\nConnection: close\r\n\r\nabc');
+    assert.match(text, /^HTTP\/1\.1 200 [^]*plain\n$/);
+    const seen = plain.seen.at(-1)!;
+    assert.equal(seen.method, 'POST');
+    assert.equal(seen.headers.upgrade, undefined);
   });
 
   test('no route: 404, and the socket is closed', async () => {
@@ -279,14 +291,19 @@ describe('WebSocket through an HTTPS bind', () => {
 
 /** Sends a WebSocket handshake on a raw socket; resolves with all it got until the server closed. */
 function rawHandshake(port: number, path: string): Promise<string> {
+  return rawExchange(port, `GET ${path} HTTP/1.1\r\nHost: ws.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n`
+    + 'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+}
+
+/** Writes `request` on a raw socket; resolves with all it got until the server closed. */
+function rawExchange(port: number, request: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let text = '';
     socket.on('data', (d) => (text += d));
     socket.on('end', () => resolve(text));
     socket.on('error', reject);
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: ws.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n`
-      + 'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    socket.write(request);
   });
 }
 
