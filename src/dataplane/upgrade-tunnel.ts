@@ -16,6 +16,9 @@ import type { Endpoint, PickContext } from './lb/index.ts';
 import type { ProxyContext } from './proxy.ts';
 import type { UpgradeRequest } from './upgrade.ts';
 
+/** Idle time before TCP keep-alive probes start on both sockets of an open tunnel. */
+const TUNNEL_KEEPALIVE_MS = 60_000;
+
 /** Picks for retries: neither hash key nor cookie, which would name the endpoint that failed again. */
 const RETRY_PICK: PickContext = { hash: undefined, sticky: undefined };
 
@@ -72,21 +75,32 @@ class Tunnel {
     this.backend.balancer.onStart(endpoint);
     this.inAttempt = true;
     this.attemptStart = performance.now();
-    const req: ClientRequest = request({
-      method: 'GET', path: this.url, headers: this.headers, setHost: false, maxHeaderSize: limits.maxHeaderBytes,
-      createConnection: (): Socket => this.connect(endpoint, () => req),
-    });
+    let req: ClientRequest;
+    try {
+      req = request({
+        method: 'GET', path: this.url, headers: this.headers, setHost: false, maxHeaderSize: limits.maxHeaderBytes,
+        createConnection: (): Socket => this.connect(endpoint, () => req),
+      });
+    } catch (err) {
+      // node refused the head it was given (a header it will not send): nothing was sent.
+      this.endAttempt(true, 0);
+      return this.fail(PRX_ERR_UPSTREAM_CONNECT, 502, (err as Error).message);
+    }
     this.upReq = req;
     req.on('upgrade', (res: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, res, socket, head));
     req.on('response', (res: IncomingMessage) => this.onResponse(req, res));
     req.on('error', (err: NodeJS.ErrnoException) => this.onError(req, err));
-    clearTimeout(this.headersTimer);
-    // timeouts.backendRequest bounds each attempt of the handshake, until its answer's head.
-    const backendMs = this.up.extras?.backendTimeoutMs ?? 0;
-    const [waitMs, what] = backendMs > 0 && backendMs < limits.upstreamHeadersTimeoutMs
-      ? [backendMs, 'backend request timeout'] : [limits.upstreamHeadersTimeoutMs, 'upstream headers timeout'];
-    this.headersTimer = setTimeout(onHandshakeTimeout, waitMs, this, what);
+    this.startHeadersTimer();
     req.end();
+  }
+
+  /** timeouts.backendRequest, or else the upstream headers limit, bounds each attempt until its answer's head. */
+  startHeadersTimer(): void {
+    clearTimeout(this.headersTimer);
+    const limitMs = this.ctx.limits.upstreamHeadersTimeoutMs;
+    const backendMs = this.up.extras?.backendTimeoutMs ?? 0;
+    const [waitMs, what] = backendMs > 0 && backendMs < limitMs ? [backendMs, 'backend request timeout'] : [limitMs, 'upstream headers timeout'];
+    this.headersTimer = setTimeout(onHandshakeTimeout, waitMs, this, what);
   }
 
   /** A fresh TCP connection, cut after the connect timeout (then retried: nothing was written). */
@@ -117,6 +131,9 @@ class Tunnel {
     if (upstreamHead.length > 0) client.write(upstreamHead);
     if (this.up.head.length > 0) upstream.write(this.up.head);
     upstream.on('error', ignore);
+    // A tunnel may stay quiet for hours: TCP keep-alive finds a peer that vanished without a close.
+    (client as Socket).setKeepAlive(true, TUNNEL_KEEPALIVE_MS);
+    (upstream as Socket).setKeepAlive(true, TUNNEL_KEEPALIVE_MS);
     const end = (): void => {
       // Whatever is still buffered for the other side is written before it closes.
       (client as Socket).destroySoon();
