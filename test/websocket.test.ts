@@ -122,6 +122,16 @@ describe('WebSocket through an HTTPRoute (HTTP bind)', () => {
     assert.equal(seen.headers.upgrade, undefined);
   });
 
+  test('a GET asking for Upgrade: h2c is an ordinary request, never a tunnel', async () => {
+    const text = await rawExchange(port, 'GET /plain HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n'
+      + 'HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n', 'GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    // Two answers on one connection: the first request was not turned into a tunnel.
+    assert.equal(text.match(/HTTP\/1\.1 200 /g)?.length, 2, text);
+    const seen = plain.seen.at(-2)!;
+    assert.equal(seen.headers.upgrade, undefined);
+    assert.equal(seen.headers['http2-settings'], undefined);
+  });
+
   test('no route: 404, and the socket is closed', async () => {
     const err = await openWs(`ws://127.0.0.1:${port}/nowhere`).then(() => undefined, (e: { status?: number }) => e);
     assert.equal(err?.status, 404);
@@ -295,12 +305,18 @@ function rawHandshake(port: number, path: string): Promise<string> {
     + 'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
 }
 
-/** Writes `request` on a raw socket; resolves with all it got until the server closed. */
-function rawExchange(port: number, request: string): Promise<string> {
+/** Writes `request` on a raw socket (then `next` once an answer came); resolves with all it got until the server closed. */
+function rawExchange(port: number, request: string, next?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let text = '';
-    socket.on('data', (d) => (text += d));
+    socket.on('data', (d) => {
+      text += d;
+      if (next !== undefined && text.endsWith('\n')) {
+        socket.write(next);
+        next = undefined;
+      }
+    });
     socket.on('end', () => resolve(text));
     socket.on('error', reject);
     socket.write(request);

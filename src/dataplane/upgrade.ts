@@ -31,12 +31,16 @@ export interface UpgradeBind extends BindRef {
 }
 
 /**
- * Which Upgrade requests become tunnels (node's `shouldUpgradeCallback`): GET without a body, as
- * a WebSocket handshake is (RFC 6455 §4.1). Others go the ordinary way, where Upgrade is a
- * hop-by-hop header and is dropped: a server may ignore Upgrade (RFC 9110 §7.8).
+ * Which Upgrade requests become tunnels (node's `shouldUpgradeCallback`): WebSocket handshakes,
+ * a GET without a body asking for `Upgrade: websocket` (RFC 6455 §4.1). Others go the ordinary
+ * way, where Upgrade is a hop-by-hop header and is dropped: a server may ignore Upgrade (RFC 9110
+ * §7.8). Never `h2c`: an HTTP/2 connection tunnelled to a backend would carry requests for any
+ * path and host past the route that matched the first one (its matches and filters).
  */
 export function tunnelsUpgrade(req: IncomingMessage): boolean {
-  return req.method === 'GET' && !hasBody(req.rawHeaders);
+  if (req.method !== 'GET' || hasBody(req.rawHeaders)) return false;
+  const upgrade = headerValue(req.rawHeaders, 'upgrade');
+  return upgrade !== undefined && upgrade.trim().toLowerCase() === 'websocket';
 }
 
 /** One Upgrade request: what the route's answers and the tunnel need of it. */
