@@ -183,7 +183,7 @@ describe('WebSocket through an HTTPRoute (HTTP bind)', () => {
   });
 });
 
-describe('WebSocket: draining and retries', () => {
+describe('WebSocket: balancing, draining and retries', () => {
   let echo: EchoServer, other: EchoServer;
   before(async () => {
     echo = await startEchoServer('echo');
@@ -215,6 +215,39 @@ describe('WebSocket: draining and retries', () => {
     ws2.close(1000);
     await closed(ws2);
     await dp.close(1000);
+  });
+
+  test('an open connection counts as a request in flight for its endpoint until it closes (LeastRequest)', async () => {
+    const port = await freePort();
+    const dp = new DataPlane({});
+    await dp.apply('v1', ir([bind(port, [listener('gw/http', [forward('echo', 'svc/both')])])], [
+      { ...backend('svc/both', [echo.port, other.port]), policy: { loadBalancer: 'LeastRequest' } },
+    ]));
+    const inflight = () => dp.live!.backends.get('svc/both')!.balancer.endpoints.map((e) => e.inflight);
+    const sockets: { ws: Awaited<ReturnType<typeof openWs>>; name: string }[] = [];
+    try {
+      for (let i = 0; i < 6; i++) {
+        const ws = await openWs(`ws://127.0.0.1:${port}/`);
+        sockets.push({ ws, name: (await roundTrip(ws, 'who')).split(':')[0] });
+      }
+      // Each new handshake went to the endpoint with fewer open connections.
+      assert.deepEqual(sockets.map((s) => s.name).sort(), ['echo', 'echo', 'echo', 'other', 'other', 'other']);
+      assert.deepEqual(inflight(), [3, 3]);
+      const onEcho = sockets.filter((s) => s.name === 'echo').slice(0, 2);
+      for (const s of onEcho) s.ws.close(1000);
+      await Promise.all(onEcho.map((s) => closed(s.ws)));
+      await waitFor(() => inflight()[0] === 1);
+      assert.deepEqual(inflight(), [1, 3]);
+      for (let i = 0; i < 2; i++) {
+        const ws = await openWs(`ws://127.0.0.1:${port}/`);
+        assert.equal((await roundTrip(ws, 'again')).split(':')[0], 'echo');
+        sockets.push({ ws, name: 'echo' });
+      }
+    } finally {
+      for (const s of sockets) s.ws.close(1000);
+      await Promise.all(sockets.map((s) => closed(s.ws)));
+      await dp.close(1000);
+    }
   });
 
   test('a connection failure to the first endpoint is retried on another', async () => {
