@@ -250,6 +250,32 @@ describe('WebSocket: balancing, draining and retries', () => {
     }
   });
 
+  test('a sticky backend: the 101 sets the cookie, and a handshake that carries it reaches the same endpoint', async () => {
+    const port = await freePort();
+    const dp = new DataPlane({});
+    await dp.apply('v1', ir([bind(port, [listener('gw/http', [forward('echo', 'svc/both')])])], [
+      { ...backend('svc/both', [echo.port, other.port]), policy: { stickySession: { mode: 'Balanced', cookieName: 'ws-affinity' } } },
+    ]));
+    try {
+      const first = await openWs(`ws://127.0.0.1:${port}/`);
+      const name = (await roundTrip(first, 'who')).split(':')[0];
+      const setCookie = (first as unknown as { upgradeHeaders?: Record<string, string[]> }).upgradeHeaders?.['set-cookie'];
+      assert.match(String(setCookie), /^ws-affinity=/);
+      first.close(1000);
+      await closed(first);
+      const cookie = String(setCookie).split(';')[0];
+      for (let i = 0; i < 4; i++) {
+        const ws = await openWs(`ws://127.0.0.1:${port}/`, { headers: { cookie } });
+        assert.equal((await roundTrip(ws, 'again')).split(':')[0], name);
+        assert.equal((ws as unknown as { upgradeHeaders?: Record<string, unknown> }).upgradeHeaders?.['set-cookie'], undefined);
+        ws.close(1000);
+        await closed(ws);
+      }
+    } finally {
+      await dp.close(1000);
+    }
+  });
+
   test('a connection failure to the first endpoint is retried on another, and ejects it after 5', async () => {
     const port = await freePort();
     const deadPort = await freePort(); // nothing listens there: connection refused

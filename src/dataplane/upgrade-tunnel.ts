@@ -125,7 +125,7 @@ class Tunnel {
     this.settle();
     this.latencyMs = performance.now() - this.attemptStart;
     this.up.answered = true;
-    let headers = res.rawHeaders.slice();
+    let headers = this.withCookie(res.rawHeaders.slice());
     if (this.up.extras !== undefined) headers = answerHeaders(this.up, headers);
     client.write(responseHead(101, res.statusMessage || 'Switching Protocols', headers));
     if (upstreamHead.length > 0) client.write(upstreamHead);
@@ -155,7 +155,7 @@ class Tunnel {
     this.settle();
     this.latencyMs = performance.now() - this.attemptStart;
     const status = res.statusCode ?? 502;
-    let headers = downstreamResponseHeaders(res.headers, true);
+    let headers = this.withCookie(downstreamResponseHeaders(res.headers, true));
     if (this.up.extras !== undefined) headers = answerHeaders(this.up, headers);
     const out = this.up.response();
     out.writeHead(status, headers);
@@ -165,6 +165,15 @@ class Tunnel {
       req.destroy();
       if (!res.complete) out.destroy();
     });
+  }
+
+  /** A sticky backend's cookie naming the endpoint that answered, when the client lacks it or it names another. */
+  withCookie(headers: string[]): string[] {
+    const sticky = this.backend.sticky;
+    if (sticky === undefined) return headers;
+    const cookie = sticky.setCookie({ hash: undefined, sticky: this.up.sticky }, this.endpoint!);
+    if (cookie !== undefined) headers.push('set-cookie', cookie);
+    return headers;
   }
 
   onError(req: ClientRequest, err: NodeJS.ErrnoException): void {

@@ -57,6 +57,8 @@ export class UpgradeRequest implements RequestHead {
   extras: RouteExtras | undefined = undefined;
   choice: ChoiceState | undefined = undefined;
   origin: string | undefined = undefined;
+  /** The request's sticky cookie value, when its backend is sticky. */
+  sticky: string | undefined = undefined;
   /** An answer or a tunnel took the socket: nothing else may write to it. */
   answered = false;
 
@@ -142,7 +144,9 @@ function pickEndpoint(up: UpgradeRequest, backend: BackendState): Endpoint | und
   const q = url.indexOf('?');
   const request: HashRequest = { rawHeaders: up.req.rawHeaders, rawQuery: q < 0 ? '' : url.slice(q + 1), remoteAddress: up.req.socket.remoteAddress ?? '' };
   const pick: PickContext = { hash: undefined, sticky: undefined };
-  return backend.pick(pick, request);
+  const endpoint = backend.pick(pick, request);
+  up.sticky = pick.sticky;
+  return endpoint;
 }
 
 /**
