@@ -352,6 +352,24 @@ describe('Kubernetes provider', () => {
     }
   });
 
+  test('without RBAC on CustomResourceDefinitions (an older ClusterRole) the provider starts and says so once', async () => {
+    const h = await harness({}, { forbidden: ['customresourcedefinitions.apiextensions.k8s.io'] }, (s) => s.create(service('web')));
+    try {
+      await h.provider.start();
+      assert.equal(h.provider.health().ready, true);
+      assert.equal(h.provider.health().kinds.CustomResourceDefinition.state, 'disabled');
+      assert.equal(names(h.store.snapshot().services), 'default/web');
+      await sleep(350); // several rechecks
+      const lines = h.logs.filter((l) => String(l.msg).startsWith('K8S_ERR_FORBIDDEN'));
+      assert.equal(lines.length, 1, 'one line however often it is checked again');
+      assert.match(lines[0].msg, /CustomResourceDefinition disabled: RBAC does not let Waygate list and watch .*customresourcedefinitions \(403\)/);
+      // Other kinds are not read only if permitted: a 403 on them is a failure to retry.
+      assert.equal(h.logs.filter((l) => String(l.msg).startsWith('K8S_ERR_NOT_SERVED')).length, 0);
+    } finally {
+      await h.stop();
+    }
+  });
+
   test('start() with syncTimeoutMs rejects naming the kinds that did not sync', async () => {
     const h = await harness({ syncTimeoutMs: 300 });
     await h.server.down();

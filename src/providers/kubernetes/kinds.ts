@@ -21,6 +21,12 @@ export interface KubernetesKind {
   readonly names?: readonly string[];
   /** Objects enter the store with metadata only (apiVersion, kind, metadata): the rest is never read. */
   readonly metadataOnly?: boolean;
+  /**
+   * Read only where RBAC grants it: a 403 disables the kind (looked at again later) as a CRD
+   * that is not installed does, instead of holding up the start. For what Waygate can do
+   * without, so that an older ClusterRole does not stop it from serving.
+   */
+  readonly readIfPermitted?: boolean;
 }
 
 const WAYGATE_CRDS = "Waygate's CRDs (kubectl apply --server-side -f deploy/crds/)";
@@ -40,7 +46,7 @@ export const KUBERNETES_KINDS: readonly KubernetesKind[] = [
   { kind: 'BackendTrafficPolicy', apiVersion: 'waygate.dev/v1alpha1', plural: 'backendtrafficpolicies', namespaced: true, selectable: false, install: WAYGATE_CRDS },
   // The Gateway API CRDs of the kinds above, for their bundle-version and channel annotations
   // (GatewayClass SupportedVersion).
-  { kind: 'CustomResourceDefinition', apiVersion: 'apiextensions.k8s.io/v1', plural: 'customresourcedefinitions', namespaced: false, selectable: false, names: GATEWAY_API_CRD_NAMES, metadataOnly: true },
+  { kind: 'CustomResourceDefinition', apiVersion: 'apiextensions.k8s.io/v1', plural: 'customresourcedefinitions', namespaced: false, selectable: false, names: GATEWAY_API_CRD_NAMES, metadataOnly: true, readIfPermitted: true },
 ];
 
 /** The collection path: `/api/v1/namespaces/ns/services`, `/apis/gateway.networking.k8s.io/v1/gateways`. */

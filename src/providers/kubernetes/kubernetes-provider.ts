@@ -205,8 +205,13 @@ export class KubernetesProvider {
     if (next.state === 'retrying' && previous.state !== 'retrying') {
       log.warn({ ...fields, err: next.lastError }, `K8S_ERR_WATCH ${kind.kind}: ${next.lastError}; retrying with backoff, serving the last state seen`);
     } else if (next.state === 'disabled') {
-      const what = kind.install ? `install ${kind.install}` : 'check the API server version';
-      log.warn(fields, `K8S_ERR_NOT_SERVED ${kind.kind} disabled: the API server does not serve ${collectionPath(kind, undefined)}; ${what}. Checking again every ${Math.round((this.#opts.recheckMs ?? 60_000) / 1000)} s`);
+      const again = `Checking again every ${Math.round((this.#opts.recheckMs ?? 60_000) / 1000)} s`;
+      if (next.lastError?.includes('(403)')) {
+        log.warn(fields, `K8S_ERR_FORBIDDEN ${kind.kind} disabled: ${next.lastError}; grant list and watch (deploy/waygate.yaml has the rule). ${again}`);
+      } else {
+        const what = kind.install ? `install ${kind.install}` : 'check the API server version';
+        log.warn(fields, `K8S_ERR_NOT_SERVED ${kind.kind} disabled: the API server does not serve ${collectionPath(kind, undefined)}; ${what}. ${again}`);
+      }
     } else if (next.state === 'synced' && previous.state === 'retrying') {
       log.info({ ...fields, failures: previous.failures, since: previous.since }, `${kind.kind}: watching again`);
     } else if (next.state === 'synced' && previous.state === 'disabled') {

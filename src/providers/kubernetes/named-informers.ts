@@ -87,11 +87,12 @@ export class NamedInformers {
     if (next.state !== previous.state) this.#opts.onState(previous, next);
   }
 
-  /** Retrying if any watch is, pending if any has not synced yet, otherwise synced. */
+  /** Retrying if any watch is, pending if any has not synced yet, disabled if every one is (not served or not permitted), otherwise synced. */
   #aggregate(): NamedHealth {
     const all = [...this.#informers.values()].map((i) => i.health());
-    const failing = all.find((h) => h.state === 'retrying');
-    const state: InformerState = failing ? 'retrying' : all.some((h) => h.state === 'pending') ? 'pending' : 'synced';
+    const disabled = all.length > 0 && all.every((h) => h.state === 'disabled') ? all[0] : undefined;
+    const failing = all.find((h) => h.state === 'retrying') ?? disabled;
+    const state: InformerState = disabled ? 'disabled' : failing ? 'retrying' : all.some((h) => h.state === 'pending') ? 'pending' : 'synced';
     const since = state === this.#health?.state ? this.#health.since : new Date().toISOString();
     return {
       state, since, synced: all.every((h) => h.synced), watched: all.length,

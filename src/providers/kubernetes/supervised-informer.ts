@@ -206,7 +206,8 @@ export class SupervisedInformer {
 
   #onError(session: number, err: unknown): void {
     if (session !== this.#session || err instanceof StaleSession) return;
-    if (statusCode(err) === 404) return this.#disable();
+    const status = statusCode(err);
+    if (status === 404 || (status === 403 && this.#opts.kind.readIfPermitted)) return this.#disable(status);
     this.#lastError = describeError(err);
     const delay = this.#backoff.next();
     this.#setState('retrying');
@@ -217,8 +218,8 @@ export class SupervisedInformer {
     });
   }
 
-  /** Not served (404): forget the objects, drop the ListWatch, and look again later. */
-  #disable(): void {
+  /** Not served (404), or not permitted (403) for a kind read only if permitted: forget the objects, drop the ListWatch, and look again later. */
+  #disable(status: 403 | 404): void {
     const lw = this.#lw;
     this.#session++;
     this.#lw = undefined;
@@ -226,7 +227,8 @@ export class SupervisedInformer {
     void lw?.stop();
     const wasSynced = this.#synced;
     this.#synced = false;
-    this.#lastError = `the API server does not serve ${this.#path.replace(/\/namespaces\/[^/]+/, '')} (404)`;
+    const path = this.#path.replace(/\/namespaces\/[^/]+/, '');
+    this.#lastError = status === 404 ? `the API server does not serve ${path} (404)` : `RBAC does not let Waygate list and watch ${path} (403)`;
     this.#backoff.reset();
     this.#setState('disabled');
     this.#settle();

@@ -52,6 +52,12 @@ export const errors = {
   tooLargeResourceVersion: (requested: number, current: number) => new StatusError(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`,
     { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 }),
   unauthorized: () => new StatusError(401, 'Unauthorized', 'Unauthorized'),
+  /** RBAC grants the user nothing on the resource (the authorizer's message). */
+  forbidden: (def: ResourceDef, user: string, verb: string, namespace: string | undefined) => new StatusError(
+    403, 'Forbidden',
+    `${def.group ? `${def.plural}.${def.group}` : def.plural} is forbidden: User "${user}" cannot ${verb} resource "${def.plural}" in API group "${def.group ?? ''}" ${namespace ? `in the namespace "${namespace}"` : 'at the cluster scope'}`,
+    { group: def.group ?? '', kind: def.plural },
+  ),
   methodNotAllowed: (method: string) => new StatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${method})`),
   unsupportedMediaType: (type: string) => new StatusError(415, 'UnsupportedMediaType',
     `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${type ? ` (got ${type})` : ''}`),

@@ -25,6 +25,8 @@ export interface KubeApiServerOptions {
   readonly resources?: readonly ResourceDef[];
   /** Resource names (`tlsroutes.gateway.networking.k8s.io`, `services`) not served at start, as if their CRD were not installed. */
   readonly omit?: readonly string[];
+  /** Resource names no user may read or write (RBAC grants nothing on them): every request answers 403. */
+  readonly forbidden?: readonly string[];
   /** Events kept for watches to replay (the watch cache's capacity). */
   readonly historySize?: number;
   /** Interval of BOOKMARK events on watches that allow them (the real server: about a minute). */
@@ -181,6 +183,10 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     }
     route = resolved.resource;
     const { def, version, namespace, name, subresource } = route;
+    if (options.forbidden?.includes(resourceName(def))) {
+      const watching = query.watch === 'true' || query.watch === '1' || route.watchPath;
+      throw errors.forbidden(def, user, req.method === 'GET' ? (name !== undefined ? 'get' : watching ? 'watch' : 'list') : (req.method ?? '').toLowerCase(), namespace);
+    }
     const manager = query.fieldManager ?? (req.headers['user-agent'] ?? 'unknown').split('/')[0];
     const out = (obj: KubeJson) => present(def, version, obj);
     switch (req.method) {
