@@ -276,6 +276,35 @@ describe('WebSocket: balancing, draining and retries', () => {
     }
   });
 
+  test('HTTPRoute sessionPersistence: the 101 carries the session, and a handshake with it reaches the same endpoint', async () => {
+    const port = await freePort();
+    const dp = new DataPlane({});
+    const route: IRRoute = {
+      ...forward('echo', [{ weight: 1, backend: 'svc/echo' }, { weight: 1, backend: 'svc/other' }]),
+      action: {
+        type: 'Forward', backends: [{ weight: 1, backend: 'svc/echo' }, { weight: 1, backend: 'svc/other' }],
+        sessionPersistence: { name: 'chat-session', type: 'Header', lifetime: 'Session', path: '/', secure: false },
+      },
+    };
+    await dp.apply('v1', ir([bind(port, [listener('gw/http', [route])])], [backend('svc/echo', [echo.port]), backend('svc/other', [other.port])]));
+    try {
+      const first = await openWs(`ws://127.0.0.1:${port}/`);
+      const name = (await roundTrip(first, 'who')).split(':')[0];
+      const token = (first as unknown as { upgradeHeaders?: Record<string, string> }).upgradeHeaders?.['chat-session'];
+      assert.ok(token !== undefined && token !== '', 'the 101 carries the session header');
+      first.close(1000);
+      await closed(first);
+      for (let i = 0; i < 4; i++) {
+        const ws = await openWs(`ws://127.0.0.1:${port}/`, { headers: { 'chat-session': token } });
+        assert.equal((await roundTrip(ws, 'again')).split(':')[0], name);
+        ws.close(1000);
+        await closed(ws);
+      }
+    } finally {
+      await dp.close(1000);
+    }
+  });
+
   test('a connection failure to the first endpoint is retried on another, and ejects it after 5', async () => {
     const port = await freePort();
     const deadPort = await freePort(); // nothing listens there: connection refused

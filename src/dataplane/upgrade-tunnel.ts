@@ -167,12 +167,21 @@ class Tunnel {
     });
   }
 
-  /** A sticky backend's cookie naming the endpoint that answered, when the client lacks it or it names another. */
+  /**
+   * A sticky backend's cookie, and the rule's session token, naming the endpoint that answered,
+   * when the client lacks them or they need renewal (as Exchange.addSessionHeaders).
+   */
   withCookie(headers: string[]): string[] {
     const sticky = this.backend.sticky;
-    if (sticky === undefined) return headers;
-    const cookie = sticky.setCookie({ hash: undefined, sticky: this.up.sticky }, this.endpoint!);
-    if (cookie !== undefined) headers.push('set-cookie', cookie);
+    if (sticky !== undefined) {
+      const cookie = sticky.setCookie({ hash: undefined, sticky: this.up.sticky }, this.endpoint!);
+      if (cookie !== undefined) headers.push('set-cookie', cookie);
+    }
+    const persistence = this.up.persistence;
+    if (persistence !== undefined) {
+      const header = persistence.responseHeader(this.up.session, this.backend.sessions().tagOf(this.endpoint!));
+      if (header !== undefined) headers.push(header[0], header[1]);
+    }
     return headers;
   }
 

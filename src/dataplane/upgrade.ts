@@ -19,7 +19,7 @@ import { applyPathModifier } from './filters/path-modifier.ts';
 import { redirectLocation } from './filters/redirect.ts';
 import type { RouteExtras } from './filters/route-extras.ts';
 import { upgradeRequestHeaders, type RequestHead } from './headers.ts';
-import type { Endpoint, HashRequest, PickContext } from './lb/index.ts';
+import { cookieValue, SESSION_MODE, type Endpoint, type HashRequest, type PickContext, type Session, type SessionPersistence } from './lb/index.ts';
 import type { RouteState } from './live-config.ts';
 import type { BindRef, ProxyContext } from './proxy.ts';
 import { answerMisdirected, hasBody, isMisdirected } from './tls/misdirected.ts';
@@ -59,6 +59,9 @@ export class UpgradeRequest implements RequestHead {
   origin: string | undefined = undefined;
   /** The request's sticky cookie value, when its backend is sticky. */
   sticky: string | undefined = undefined;
+  /** The rule's session persistence, and the valid session the handshake carried. */
+  persistence: SessionPersistence | undefined = undefined;
+  session: Session | undefined = undefined;
   /** An answer or a tunnel took the socket: nothing else may write to it. */
   answered = false;
 
@@ -120,14 +123,15 @@ export function handleUpgrade(ctx: ProxyContext, bind: UpgradeBind, req: Incomin
   forwardUpgrade(ctx, up, state, h, u);
 }
 
-/** The weighted choice, the backendRef's filters, an endpoint of the backend's balancer, then the tunnel. */
+/** The session's endpoint or the weighted choice, the backendRef's filters, an endpoint of the backend's balancer, then the tunnel. */
 function forwardUpgrade(ctx: ProxyContext, up: UpgradeRequest, state: RouteState, headers: string[], url: string): void {
-  const choice = pickChoice(state.choices, state.totalWeight);
+  const target = state.session === undefined ? undefined : sessionTarget(up, state);
+  const choice = target?.choice ?? pickChoice(state.choices, state.totalWeight);
   up.choice = choice;
   const backend = choice.backend;
   if (backend === undefined) return up.reject(PRX_ERR_INVALID_BACKEND, choice.status, 'invalid backend');
   const [h, u] = rewrite(choice.filters, headers, url);
-  const endpoint = pickEndpoint(up, backend);
+  const endpoint = target?.endpoint ?? pickEndpoint(up, backend);
   if (endpoint !== undefined) return openTunnel(ctx, up, backend, endpoint, h, u, state.timeoutMs);
   if (backend.dns === undefined || backend.dns.settled) return up.reject(PRX_ERR_NO_ENDPOINTS, 503, `no endpoints for ${backend.name}`);
   // A DNS backend before its first answer: the handshake waits for it, once, as a request does.
@@ -136,6 +140,26 @@ function forwardUpgrade(ctx: ProxyContext, up: UpgradeRequest, state: RouteState
     if (next === undefined) return up.reject(PRX_ERR_NO_ENDPOINTS, 503, `no endpoints for ${backend.name}`);
     openTunnel(ctx, up, backend, next, h, u, state.timeoutMs);
   });
+}
+
+/**
+ * HTTPRouteRule.sessionPersistence, as for any request (proxy.ts): the endpoint the handshake's
+ * session names, if still usable for a session, looked up across the rule's backends.
+ */
+function sessionTarget(up: UpgradeRequest, state: RouteState): { choice: ChoiceState; endpoint: Endpoint } | undefined {
+  const persistence = state.session!;
+  const session = persistence.open(persistence.token(up.req.rawHeaders));
+  up.persistence = persistence;
+  up.session = session;
+  if (session === undefined) return undefined;
+  for (const choice of state.choices) {
+    const endpoint = choice.backend?.sessions().findUsable(session.tag, SESSION_MODE);
+    if (endpoint === undefined) continue;
+    const sticky = choice.backend!.sticky;
+    if (sticky !== undefined) up.sticky = cookieValue(up.req.rawHeaders, sticky.cookieName);
+    return { choice, endpoint };
+  }
+  return undefined;
 }
 
 /** The backend's balancer, with the request's hash key and sticky cookie as for any request. */
