@@ -11,8 +11,9 @@ import type { BackendState } from './backend-state.ts';
 import { Exchange, PICK_CONTEXT } from './exchange.ts';
 import { handleExtended, sendExtended } from './filters/extended-request.ts';
 import { upstreamRequestHeaders, type ClientScheme } from './headers.ts';
-import { cookieValue, SESSION_MODE, type Endpoint, type HashRequest } from './lb/index.ts';
+import { cookieValue, type Endpoint, type HashRequest } from './lb/index.ts';
 import type { LiveConfig, RouteState } from './live-config.ts';
+import { sessionChoice } from './session-choice.ts';
 import type { ProxyLimits } from './limits.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
@@ -138,18 +139,11 @@ function sessionEndpoint(ex: Exchange, state: RouteState, rawHeaders: readonly s
   ex.persistence = persistence;
   ex.session = session;
   if (session === undefined) return undefined;
-  const choices = state.choices;
-  for (let i = 0; i < choices.length; i++) {
-    const backend: BackendState | undefined = choices[i].backend;
-    if (backend === undefined) continue;
-    const e = backend.sessions().findUsable(session.tag, SESSION_MODE);
-    if (e !== undefined) {
-      ex.backend = backend;
-      ex.choice = choices[i];
-      return e;
-    }
-  }
-  return undefined;
+  const found = sessionChoice(state.choices, session.tag);
+  if (found === undefined) return undefined;
+  ex.backend = found.choice.backend;
+  ex.choice = found.choice;
+  return found.endpoint;
 }
 
 function reject(ex: Exchange, code: Parameters<typeof publishProxyError>[0], status: number, message: string): void {

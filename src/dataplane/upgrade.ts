@@ -6,7 +6,7 @@ import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
-  headerValue, lookupHost, normalizeHost, selectRoute, type CompiledBind, type CompiledFilters, type CompiledRedirect,
+  headerValue, normalizeHost, selectRoute, type CompiledBind, type CompiledFilters, type CompiledRedirect,
 } from '../compiler/index.ts';
 import type { BackendState } from './backend-state.ts';
 import { pickChoice, type ChoiceState } from './balancer.ts';
@@ -14,13 +14,13 @@ import {
   PRX_ERR_INVALID_BACKEND, PRX_ERR_NO_ENDPOINTS, PRX_ERR_NO_ROUTE, publishProxyError, sendStatus, statusHeaders, type ProxyErrorCode,
 } from './errors.ts';
 import { answerHeaders } from './filters/answer-headers.ts';
-import { modifyHeaders, replaceHeader } from './filters/header-modifier.ts';
-import { applyPathModifier } from './filters/path-modifier.ts';
-import { redirectLocation } from './filters/redirect.ts';
+import { rewriteRequest } from './filters/extended-request.ts';
+import { redirectLocationFor } from './filters/redirect.ts';
 import type { RouteExtras } from './filters/route-extras.ts';
 import { upgradeRequestHeaders, type RequestHead } from './headers.ts';
-import { cookieValue, SESSION_MODE, type Endpoint, type HashRequest, type PickContext, type Session, type SessionPersistence } from './lb/index.ts';
+import { cookieValue, type Endpoint, type HashRequest, type PickContext, type Session, type SessionPersistence } from './lb/index.ts';
 import type { RouteState } from './live-config.ts';
+import { sessionChoice } from './session-choice.ts';
 import type { BindRef, ProxyContext } from './proxy.ts';
 import { answerMisdirected, hasBody, isMisdirected } from './tls/misdirected.ts';
 import { openTunnel } from './upgrade-tunnel.ts';
@@ -152,14 +152,10 @@ function sessionTarget(up: UpgradeRequest, state: RouteState): { choice: ChoiceS
   up.persistence = persistence;
   up.session = session;
   if (session === undefined) return undefined;
-  for (const choice of state.choices) {
-    const endpoint = choice.backend?.sessions().findUsable(session.tag, SESSION_MODE);
-    if (endpoint === undefined) continue;
-    const sticky = choice.backend!.sticky;
-    if (sticky !== undefined) up.sticky = cookieValue(up.req.rawHeaders, sticky.cookieName);
-    return { choice, endpoint };
-  }
-  return undefined;
+  const found = sessionChoice(state.choices, session.tag);
+  const sticky = found?.choice.backend!.sticky;
+  if (sticky !== undefined) up.sticky = cookieValue(up.req.rawHeaders, sticky.cookieName);
+  return found;
 }
 
 /** The backend's balancer, with the request's hash key and sticky cookie as for any request. */
@@ -173,32 +169,14 @@ function pickEndpoint(up: UpgradeRequest, backend: BackendState): Endpoint | und
   return endpoint;
 }
 
-/**
- * RequestHeaderModifier, then URLRewrite (hostname: the Host sent upstream; path; the query is
- * kept), as for any request of the route (filters/extended-request.ts). Mirrors are not sent: a
- * tunnel cannot be copied. CORS needs nothing here: a handshake is no preflight.
- */
+/** The request filters of a handshake, as for any request of the route; mirrors are not sent (a tunnel cannot be copied), and CORS needs nothing (a handshake is no preflight). */
 function rewrite(f: CompiledFilters | undefined, headers: string[], url: string): [string[], string] {
-  if (f === undefined) return [headers, url];
-  let h = f.requestHeaders === undefined ? headers : modifyHeaders(headers, f.requestHeaders);
-  let u = url;
-  const r = f.urlRewrite;
-  if (r?.hostname !== undefined) h = replaceHeader(h, 'host', r.hostname);
-  if (r?.path !== undefined) {
-    const q = url.indexOf('?');
-    u = applyPathModifier(q < 0 ? url : url.slice(0, q), r.path) + (q < 0 ? '' : url.slice(q));
-  }
-  return [h, u];
+  return f === undefined ? [headers, url] : rewriteRequest(f, headers, url);
 }
 
-/** HTTPRequestRedirectFilter, as for any request of the route: the listener's port found by the host. */
+/** HTTPRequestRedirectFilter, as for any request of the route. */
 function answerRedirect(up: UpgradeRequest, redirect: CompiledRedirect, table: CompiledBind, url: string): void {
-  const q = url.indexOf('?');
-  const host = normalizeHost(up.host);
-  const listenerPort = lookupHost(table.listeners, host)?.port ?? table.port;
-  const scheme = table.protocol === 'HTTPS' ? 'https' : 'http';
-  const address = table.address.includes(':') ? `[${table.address}]` : table.address;
-  const location = redirectLocation(redirect, scheme, host || address, listenerPort, q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1));
+  const location = redirectLocationFor(redirect, table, up.host, url);
   up.answer(redirect.statusCode, answerHeaders(up, statusHeaders(redirect.statusCode).concat('location', location)));
 }
 

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { PassThrough } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import {
-  headerValue, lookupHost, normalizeHost, type CompiledBind, type CompiledFilters, type CompiledRedirect,
+  headerValue, type CompiledBind, type CompiledFilters, type CompiledRedirect,
 } from '../../compiler/index.ts';
 import type { BackendState } from '../backend-state.ts';
 import { PRX_ERR_UPSTREAM_TIMEOUT, publishProxyError, sendStatus, statusHeaders } from '../errors.ts';
@@ -19,7 +19,7 @@ import { isPreflight, preflightHeaders } from './cors.ts';
 import { modifyHeaders, replaceHeader } from './header-modifier.ts';
 import { sendMirror, takesShare, teeBody, type MirrorState } from './mirror.ts';
 import { applyPathModifier } from './path-modifier.ts';
-import { redirectLocation } from './redirect.ts';
+import { redirectLocationFor } from './redirect.ts';
 
 export function handleExtended(
   ctx: ProxyContext, ex: Exchange, state: RouteState, table: CompiledBind, headers: string[], url: string, method: string,
@@ -47,17 +47,8 @@ export function handleExtended(
  * the bind's address.
  */
 function answerRedirect(ex: Exchange, redirect: CompiledRedirect, table: CompiledBind, url: string): void {
-  const q = url.indexOf('?');
-  const host = normalizeHost(ex.host);
-  const listenerPort = lookupHost(table.listeners, host)?.port ?? table.port;
-  const scheme = table.protocol === 'HTTPS' ? 'https' : 'http';
-  const path = q < 0 ? url : url.slice(0, q);
-  const location = redirectLocation(redirect, scheme, host || hostText(table.address), listenerPort, path, q < 0 ? '' : url.slice(q + 1));
+  const location = redirectLocationFor(redirect, table, ex.host, url);
   ownAnswer(ex, redirect.statusCode, answerHeaders(ex, statusHeaders(redirect.statusCode).concat('location', location)));
-}
-
-function hostText(address: string): string {
-  return address.includes(':') ? `[${address}]` : address;
 }
 
 /** Waygate's own answer for the route; an unread request body closes the connection. */
@@ -66,7 +57,7 @@ function ownAnswer(ex: Exchange, status: number, headers: string[]): void {
 }
 
 /** RequestHeaderModifier, then URLRewrite (hostname: the Host sent upstream; path; the query is kept). */
-function rewriteRequest(f: CompiledFilters, headers: string[], url: string): [string[], string] {
+export function rewriteRequest(f: CompiledFilters, headers: string[], url: string): [string[], string] {
   let h = f.requestHeaders === undefined ? headers : modifyHeaders(headers, f.requestHeaders);
   let u = url;
   const rewrite = f.urlRewrite;

@@ -1,5 +1,5 @@
 // HTTPRequestRedirectFilter: the Location of a redirect answer, from the request and the filter.
-import type { CompiledRedirect } from '../../compiler/index.ts';
+import { lookupHost, normalizeHost, type CompiledBind, type CompiledRedirect } from '../../compiler/index.ts';
 import { applyPathModifier } from './path-modifier.ts';
 
 /**
@@ -21,4 +21,18 @@ export function redirectLocation(
 
 function wellKnownPort(scheme: 'http' | 'https'): number {
   return scheme === 'https' ? 443 : 80;
+}
+
+/**
+ * The Location for a request on `table` with Host `rawHost` and target `url`: the listener's port
+ * is the Gateway listener's (found by the host, as the route was), the scheme the bind's; a
+ * request without Host (HTTP/1.0) is sent to the bind's address.
+ */
+export function redirectLocationFor(r: CompiledRedirect, table: CompiledBind, rawHost: string | undefined, url: string): string {
+  const q = url.indexOf('?');
+  const host = normalizeHost(rawHost);
+  const listenerPort = lookupHost(table.listeners, host)?.port ?? table.port;
+  const scheme = table.protocol === 'HTTPS' ? 'https' : 'http';
+  const address = table.address.includes(':') ? `[${table.address}]` : table.address;
+  return redirectLocation(r, scheme, host || address, listenerPort, q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1));
 }
