@@ -1,10 +1,9 @@
 // Where the routes attach: per listener, the attached routes and their rules by hostname, and
 // the backends of every accepted route. Kept by the translation cache from one translation to
 // the next and updated per route whose outcome changed, so that a change to one route among
-// thousands costs about as much as that route (bench/event-to-live.ts). What it holds depends
-// only on the outcomes recorded in the last pass, never on their order or history: the IR is
-// built from it by order-independent rules (hostname and match precedence), and attachedRoutes
-// counts distinct routes.
+// thousands costs about as much as that route (bench/event-to-live.ts). The order of entries in
+// it follows the history of the records, but nothing built from it does: the IR orders routes by
+// hostname and match precedence, and attachedRoutes counts distinct routes.
 import type { ServicePortRef } from './backends.ts';
 import type { AttachedRules } from './model.ts';
 
@@ -97,7 +96,7 @@ export const NO_ATTACHMENTS: ListenerAttachments = { routes: new Map(), byHostna
 export class AttachmentTable {
   readonly #records = new Map<string, RouteRecord>();
   readonly #listeners = new Map<string, ListenerTable>();
-  /** Backend name → the last ref recorded for it, and how many records name it. */
+  /** Backend name → the first ref recorded for it, and how many records name it. */
   readonly #backends = new Map<string, { ref: ServicePortRef; count: number }>();
   readonly #catalog = new Map<string, ServicePortRef>();
 
