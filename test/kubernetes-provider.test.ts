@@ -370,6 +370,29 @@ describe('Kubernetes provider', () => {
     }
   });
 
+  test('a status-only change of a route (as Waygate writes) leaves the store alone; other changes reach it', async () => {
+    const h = await harness({}, {}, (s) => {
+      s.create(route('web'));
+      s.create(service('svc'));
+    });
+    try {
+      await h.provider.start();
+      const held = h.store.snapshot().httpRoutes[0];
+      const version = h.store.version;
+      const status = { parents: [{ parentRef: { name: 'gw' }, controllerName: 'waygate.dev/gateway-controller', conditions: [] }] };
+      h.server.updateStatus({ ...h.server.get({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { namespace: 'default', name: 'web' } }), status });
+      // A change that does reach the store afterwards shows the status event was handled first.
+      h.server.create(service('after'));
+      await converge(h.store, (s) => names(s.services) === 'default/after,default/svc');
+      assert.equal(h.store.snapshot().httpRoutes[0], held, 'the route object is the one held before the status write');
+      assert.equal(h.store.version, version + 1, 'one store change: the Service, not the status');
+      h.server.update({ ...route('web', 'default', { team: 'a' }) });
+      await converge(h.store, (s) => s.httpRoutes[0]?.metadata.labels?.team === 'a');
+    } finally {
+      await h.stop();
+    }
+  });
+
   test('start() with syncTimeoutMs rejects naming the kinds that did not sync', async () => {
     const h = await harness({ syncTimeoutMs: 300 });
     await h.server.down();

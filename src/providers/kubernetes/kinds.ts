@@ -27,6 +27,11 @@ export interface KubernetesKind {
    * without, so that an older ClusterRole does not stop it from serving.
    */
   readonly readIfPermitted?: boolean;
+  /**
+   * Waygate never reads this kind's status (it writes it): a change to the status alone is not
+   * published (status-echo.ts), so Waygate's own status writes cost no rebuild.
+   */
+  readonly statusUnread?: boolean;
 }
 
 const WAYGATE_CRDS = "Waygate's CRDs (kubectl apply --server-side -f deploy/crds/)";
@@ -34,16 +39,16 @@ const GATEWAY_API = 'the Gateway API CRDs (standard channel: kubectl apply -f ht
 
 export const KUBERNETES_KINDS: readonly KubernetesKind[] = [
   { kind: 'Namespace', apiVersion: 'v1', plural: 'namespaces', namespaced: false, selectable: false },
-  { kind: 'GatewayClass', apiVersion: 'gateway.networking.k8s.io/v1', plural: 'gatewayclasses', namespaced: false, selectable: false, install: GATEWAY_API },
-  { kind: 'Gateway', apiVersion: 'gateway.networking.k8s.io/v1', plural: 'gateways', namespaced: true, selectable: true, install: GATEWAY_API },
-  { kind: 'HTTPRoute', apiVersion: 'gateway.networking.k8s.io/v1', plural: 'httproutes', namespaced: true, selectable: true, install: GATEWAY_API },
+  { kind: 'GatewayClass', apiVersion: 'gateway.networking.k8s.io/v1', plural: 'gatewayclasses', namespaced: false, selectable: false, install: GATEWAY_API, statusUnread: true },
+  { kind: 'Gateway', apiVersion: 'gateway.networking.k8s.io/v1', plural: 'gateways', namespaced: true, selectable: true, install: GATEWAY_API, statusUnread: true },
+  { kind: 'HTTPRoute', apiVersion: 'gateway.networking.k8s.io/v1', plural: 'httproutes', namespaced: true, selectable: true, install: GATEWAY_API, statusUnread: true },
   // v1beta1: served by every Gateway API release that has ReferenceGrant.
   { kind: 'ReferenceGrant', apiVersion: 'gateway.networking.k8s.io/v1beta1', plural: 'referencegrants', namespaced: true, selectable: false, install: GATEWAY_API },
   { kind: 'Service', apiVersion: 'v1', plural: 'services', namespaced: true, selectable: false },
   { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', plural: 'endpointslices', namespaced: true, selectable: false },
   { kind: 'Secret', apiVersion: 'v1', plural: 'secrets', namespaced: true, selectable: false, referencedOnly: true },
   { kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps', namespaced: true, selectable: false },
-  { kind: 'BackendTrafficPolicy', apiVersion: 'waygate.dev/v1alpha1', plural: 'backendtrafficpolicies', namespaced: true, selectable: false, install: WAYGATE_CRDS },
+  { kind: 'BackendTrafficPolicy', apiVersion: 'waygate.dev/v1alpha1', plural: 'backendtrafficpolicies', namespaced: true, selectable: false, install: WAYGATE_CRDS, statusUnread: true },
   // The Gateway API CRDs of the kinds above, for their bundle-version and channel annotations
   // (GatewayClass SupportedVersion).
   { kind: 'CustomResourceDefinition', apiVersion: 'apiextensions.k8s.io/v1', plural: 'customresourcedefinitions', namespaced: false, selectable: false, names: GATEWAY_API_CRD_NAMES, metadataOnly: true, readIfPermitted: true },

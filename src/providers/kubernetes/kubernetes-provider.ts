@@ -9,6 +9,7 @@ import type { BackoffOptions } from './backoff.ts';
 import { KUBERNETES_KINDS, collectionPath, sourceName, type KubernetesKind } from './kinds.ts';
 import { NamedInformers, type NamedHealth } from './named-informers.ts';
 import { referencedSecrets } from './referenced-secrets.ts';
+import { StatusEcho } from './status-echo.ts';
 import { SupervisedInformer, type InformerHealth } from './supervised-informer.ts';
 
 export interface KubernetesProviderOptions {
@@ -50,6 +51,9 @@ export class KubernetesProvider {
   readonly #opts: KubernetesProviderOptions;
   readonly #kinds: readonly KubernetesKind[];
   readonly #informers = new Map<string, SupervisedInformer>();
+  /** Kinds whose status Waygate never reads: what was published last, and the filter that keeps status-only changes out. */
+  readonly #echoes = new Map<string, StatusEcho>();
+  readonly #published = new Map<string, readonly KubeObject[]>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #dirty = new Set<KubernetesKind>();
   /** Kinds read object by object: the referenced Secrets, and kinds read by name (`names`). */
@@ -189,7 +193,23 @@ export class KubernetesProvider {
     if (this.#stopped) return;
     const kinds = [...this.#dirty];
     this.#dirty.clear();
-    for (const kind of kinds) this.#opts.store.replace(sourceName(kind), this.#objectsOf(kind));
+    for (const kind of kinds) {
+      const objects = this.#objectsOf(kind);
+      if (!kind.statusUnread) {
+        this.#opts.store.replace(sourceName(kind), objects);
+        continue;
+      }
+      let echo = this.#echoes.get(kind.kind);
+      if (echo === undefined) {
+        echo = new StatusEcho();
+        this.#echoes.set(kind.kind, echo);
+      }
+      const before = this.#published.get(kind.kind);
+      const published = echo.filter(objects);
+      if (published === before) continue;
+      this.#published.set(kind.kind, published);
+      this.#opts.store.replace(sourceName(kind), published);
+    }
   }
 
   #objectsOf(kind: KubernetesKind): KubeObject[] {
