@@ -164,6 +164,16 @@ test('Holdoff runs once per burst', async () => {
   h.cancel();
 });
 
+test('a result listener that comes after the first translation hears the last one at once', async () => {
+  const { store, controller } = setup();
+  store.replace('file', await quickstart());
+  controller.start();
+  const heard: number[] = [];
+  controller.onResult((result) => heard.push(result.ir.binds.length));
+  assert.deepEqual(heard, [1], 'the current translation, without waiting for a change');
+  controller.stop();
+});
+
 test('status sinks hear of each change of status once, and of nothing else', async () => {
   const { store, publisher, controller } = setup();
   const objects = await quickstart();

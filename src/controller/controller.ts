@@ -89,6 +89,8 @@ export class Controller {
   #builds = 0;
   #statusListeners: ((statuses: readonly ObjectStatus[]) => void)[] = [];
   #resultListeners: ((result: TranslateResult, snapshot: Snapshot) => void)[] = [];
+  /** The last valid translation and its snapshot, for listeners that come later. */
+  #lastResult: { readonly result: TranslateResult; readonly snapshot: Snapshot } | undefined;
   #statusHash = '';
   #timings: RebuildTimings | undefined;
   /** Lets each translation reuse what the last one built for objects that did not change. */
@@ -135,6 +137,7 @@ export class Controller {
     this.#snapshotHash = hash;
     this.#statuses = result.statuses;
     this.#builds++;
+    this.#lastResult = { result, snapshot };
     for (const l of this.#resultListeners) l(result, snapshot);
     const hashOfIR = irHash(result.ir);
     const t5 = performance.now();
@@ -164,10 +167,13 @@ export class Controller {
 
   /**
    * Hears every valid translation with the snapshot it came from (e.g. the Gateway Service
-   * reconciler reads the desired Services and the observed ones).
+   * reconciler reads the desired Services and the observed ones), starting with the last one
+   * when there is one: a listener that comes after the first translation must not wait for a
+   * change to hear of the current state.
    */
   onResult(listener: (result: TranslateResult, snapshot: Snapshot) => void): () => void {
     this.#resultListeners.push(listener);
+    if (this.#lastResult !== undefined) listener(this.#lastResult.result, this.#lastResult.snapshot);
     return () => {
       this.#resultListeners = this.#resultListeners.filter((l) => l !== listener);
     };
