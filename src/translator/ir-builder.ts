@@ -8,6 +8,7 @@ import type { BindPlan } from './binds.ts';
 import type { ServicePortRef } from './backends.ts';
 import type { TranslationContext } from './context.ts';
 import { buildBackend } from './endpoints.ts';
+import { sameItems } from './fields.ts';
 import { irRouteBackendNames } from './filters/backend-names.ts';
 import { hostnameCovers, isWildcard } from './hostnames.ts';
 import { isListenerProgrammable, type AttachedRoute, type AttachedRules, type ListenerState } from './model.ts';
@@ -117,12 +118,6 @@ function buildBackends(ctx: TranslationContext, binds: readonly IRBind[], catalo
   });
   if (last !== undefined) Object.assign(last, { refs, inputs: policies.inputs, out });
   return out;
-}
-
-function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** The backend with its policy: the same object while both are, so unchanged parts of the IR stay the same objects. */

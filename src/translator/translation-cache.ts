@@ -5,6 +5,7 @@
 // object) and every other input is looked up through the TranslationContext and checked.
 import type { IRRoute, IRVirtualHost } from '../ir/index.ts';
 import type { TranslationContext } from './context.ts';
+import { sameItems } from './fields.ts';
 import type { AttachedRules } from './model.ts';
 
 /** One lookup a computation made in the context, and what it found. */
@@ -195,10 +196,6 @@ function sameFixed(fixed: readonly unknown[], ctx: TranslationContext): boolean 
   return sameItems(fixedFields(ctx), fixed);
 }
 
-function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
 function sameLookups(lookups: readonly Lookup[], ctx: TranslationContext): boolean {
   const fields = ctx as unknown as Record<string, ReadonlyMap<unknown, unknown>>;
   return lookups.every((l) => sameValue(fields[l.field].get(l.key), l.value));
@@ -206,8 +203,7 @@ function sameLookups(lookups: readonly Lookup[], ctx: TranslationContext): boole
 
 /** The same object, or arrays of the same objects (the context groups objects in new arrays). */
 function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === b || (Array.isArray(a) && Array.isArray(b) && sameItems(a, b));
 }
 
 /** The same routes with the same rules (an immutable translation) for the same hostnames, in the same order. */
