@@ -3,6 +3,7 @@
 import type { CompiledFilters } from '../compiler/index.ts';
 import type { BackendState } from './backend-state.ts';
 import type { MirrorState } from './filters/mirror.ts';
+import type { Balancer, Endpoint, PickContext } from './lb/index.ts';
 
 export interface ChoiceState {
   readonly weight: number;
@@ -29,4 +30,17 @@ export function pickChoice(choices: readonly ChoiceState[], total: number): Choi
   }
   best.current -= total;
   return best;
+}
+
+/**
+ * For a retry: a usable endpoint no attempt of the request failed on, from the balancer's newest
+ * endpoints. `pick` carries neither hash key nor cookie, which would name the failed one again.
+ */
+export function untriedEndpoint(balancer: Balancer, pick: PickContext, failed: (e: Endpoint) => boolean): Endpoint | undefined {
+  for (let tries = balancer.endpoints.length; tries > 0; tries--) {
+    const e = balancer.pick(pick);
+    if (e === undefined) return undefined;
+    if (!failed(e)) return e;
+  }
+  return undefined;
 }

@@ -8,13 +8,14 @@ import {
   PRX_ERR_REQUEST_TOO_LARGE, PRX_ERR_UPSTREAM_CONNECT, PRX_ERR_UPSTREAM_RESET, PRX_ERR_UPSTREAM_TIMEOUT,
   publishProxyError, publishProxyRetry, sendStatus, statusHeaders, type ProxyErrorCode,
 } from './errors.ts';
-import type { ChoiceState } from './balancer.ts';
+import { untriedEndpoint, type ChoiceState } from './balancer.ts';
 import { answerHeaders } from './filters/answer-headers.ts';
 import type { RouteExtras } from './filters/route-extras.ts';
 import { downstreamResponseHeaders, type RequestHead } from './headers.ts';
 import { attemptOutcome, OUTCOME_NEUTRAL } from './health/outlier-detector.ts';
 import type { Endpoint, PickContext, Session, SessionPersistence } from './lb/index.ts';
 import type { BindRef } from './proxy.ts';
+import { appendSessionHeaders } from './sessions.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
 const kExchange = Symbol('waygate.exchange');
@@ -179,17 +180,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
 
   /** The sticky cookie and the session token of the endpoint that answered, when the client lacks them or they need renewal. */
   addSessionHeaders(out: string[]): void {
-    const backend = this.backend!;
-    const endpoint = this.endpoint!;
-    if (backend.sticky !== undefined) {
-      PICK_CONTEXT.sticky = this.sticky;
-      const cookie = backend.sticky.setCookie(PICK_CONTEXT, endpoint);
-      if (cookie !== undefined) out.push('set-cookie', cookie);
-    }
-    if (this.persistence !== undefined) {
-      const header = this.persistence.responseHeader(this.session, backend.sessions().tagOf(endpoint));
-      if (header !== undefined) out.push(header[0], header[1]);
-    }
+    PICK_CONTEXT.sticky = this.sticky;
+    appendSessionHeaders(out, this.backend!, this.endpoint!, PICK_CONTEXT, this.persistence, this.session);
   }
 
   onResponseData(controller: DispatchController, chunk: Buffer): void {
@@ -354,16 +346,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
 
   /** A usable endpoint no attempt failed on, from the balancer's newest endpoints. */
   nextEndpoint(): Endpoint | undefined {
-    const balancer = this.backend!.balancer;
-    // Neither the hash key nor the cookie: they would name the endpoint that failed again.
     PICK_CONTEXT.hash = undefined;
     PICK_CONTEXT.sticky = undefined;
-    for (let tries = balancer.endpoints.length; tries > 0; tries--) {
-      const e = balancer.pick(PICK_CONTEXT);
-      if (e === undefined) return undefined;
-      if (!this.hasFailed(e)) return e;
-    }
-    return undefined;
+    return untriedEndpoint(this.backend!.balancer, PICK_CONTEXT, (e) => this.hasFailed(e));
   }
 
   /** Ends the exchange with an error: a status if nothing was sent yet, else a cut response. */

@@ -13,7 +13,7 @@ import { handleExtended, sendExtended } from './filters/extended-request.ts';
 import { upstreamRequestHeaders, type ClientScheme } from './headers.ts';
 import { cookieValue, type Endpoint, type HashRequest } from './lb/index.ts';
 import type { LiveConfig, RouteState } from './live-config.ts';
-import { sessionChoice } from './session-choice.ts';
+import { sessionChoice } from './sessions.ts';
 import type { ProxyLimits } from './limits.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 

@@ -6,6 +6,7 @@ import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { BackendState } from './backend-state.ts';
+import { untriedEndpoint } from './balancer.ts';
 import {
   PRX_ERR_UPSTREAM_CONNECT, PRX_ERR_UPSTREAM_RESET, PRX_ERR_UPSTREAM_TIMEOUT, publishProxyError, publishProxyRetry, type ProxyErrorCode,
 } from './errors.ts';
@@ -14,7 +15,9 @@ import { downstreamResponseHeaders } from './headers.ts';
 import { attemptOutcome } from './health/outlier-detector.ts';
 import type { Endpoint, PickContext } from './lb/index.ts';
 import type { ProxyContext } from './proxy.ts';
+import { appendSessionHeaders } from './sessions.ts';
 import type { UpgradeRequest } from './upgrade.ts';
+import { endpointAddress } from './upstream-pools.ts';
 
 /** Idle time before TCP keep-alive probes start on both sockets of an open tunnel. */
 const TUNNEL_KEEPALIVE_MS = 60_000;
@@ -105,9 +108,8 @@ class Tunnel {
 
   /** A fresh TCP connection, cut after the connect timeout (then retried: nothing was written). */
   connect(endpoint: Endpoint, current: () => ClientRequest): Socket {
-    const colon = endpoint.key.lastIndexOf(':');
-    const host = endpoint.key.slice(0, colon);
-    const socket = connect({ host: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(endpoint.key.slice(colon + 1)), noDelay: true });
+    const { address, port } = endpointAddress(endpoint.key);
+    const socket = connect({ host: address, port, noDelay: true });
     const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`connect timeout to ${endpoint.key}`), { code: 'ETIMEDOUT' })),
       this.ctx.limits.upstreamConnectTimeoutMs);
     socket.once('connect', () => {
@@ -167,21 +169,9 @@ class Tunnel {
     });
   }
 
-  /**
-   * A sticky backend's cookie, and the rule's session token, naming the endpoint that answered,
-   * when the client lacks them or they need renewal (as Exchange.addSessionHeaders).
-   */
+  /** The sticky cookie and the rule's session token naming the endpoint that answered, as for any request. */
   withCookie(headers: string[]): string[] {
-    const sticky = this.backend.sticky;
-    if (sticky !== undefined) {
-      const cookie = sticky.setCookie({ hash: undefined, sticky: this.up.sticky }, this.endpoint!);
-      if (cookie !== undefined) headers.push('set-cookie', cookie);
-    }
-    const persistence = this.up.persistence;
-    if (persistence !== undefined) {
-      const header = persistence.responseHeader(this.up.session, this.backend.sessions().tagOf(this.endpoint!));
-      if (header !== undefined) headers.push(header[0], header[1]);
-    }
+    appendSessionHeaders(headers, this.backend, this.endpoint!, { hash: undefined, sticky: this.up.sticky }, this.up.persistence, this.up.session);
     return headers;
   }
 
@@ -208,13 +198,7 @@ class Tunnel {
 
   /** A usable endpoint no attempt failed on, from the balancer's newest endpoints. */
   nextEndpoint(): Endpoint | undefined {
-    const balancer = this.backend.balancer;
-    for (let tries = balancer.endpoints.length; tries > 0; tries--) {
-      const e = balancer.pick(RETRY_PICK);
-      if (e === undefined) return undefined;
-      if (!this.failed.includes(e)) return e;
-    }
-    return undefined;
+    return untriedEndpoint(this.backend.balancer, RETRY_PICK, (e) => this.failed.includes(e));
   }
 
   /** The client went away: a handshake still under way is dropped (the open tunnel ends by itself). */

@@ -20,7 +20,7 @@ import type { RouteExtras } from './filters/route-extras.ts';
 import { upgradeRequestHeaders, type RequestHead } from './headers.ts';
 import { cookieValue, type Endpoint, type HashRequest, type PickContext, type Session, type SessionPersistence } from './lb/index.ts';
 import type { RouteState } from './live-config.ts';
-import { sessionChoice } from './session-choice.ts';
+import { sessionChoice } from './sessions.ts';
 import type { BindRef, ProxyContext } from './proxy.ts';
 import { answerMisdirected, hasBody, isMisdirected } from './tls/misdirected.ts';
 import { openTunnel } from './upgrade-tunnel.ts';

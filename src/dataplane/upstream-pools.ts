@@ -30,9 +30,8 @@ export class UpstreamPools {
   transient(key: string): Pool {
     const pool = this.#pools.get(key);
     if (pool !== undefined && !pool.closed && !pool.destroyed) return pool;
-    const colon = key.lastIndexOf(':');
-    const host = key.slice(0, colon);
-    const fresh = this.#create(host.startsWith('[') ? host.slice(1, -1) : host, Number(key.slice(colon + 1)));
+    const { address, port } = endpointAddress(key);
+    const fresh = this.#create(address, port);
     queueMicrotask(() => void fresh.close());
     return fresh;
   }
@@ -68,4 +67,11 @@ export class UpstreamPools {
 /** The key of an endpoint's shared pool. */
 export function endpointKey(address: string, port: number): string {
   return hostPort(address, port);
+}
+
+/** The address (IPv6 without brackets) and port an endpoint key names. */
+export function endpointAddress(key: string): { readonly address: string; readonly port: number } {
+  const colon = key.lastIndexOf(':');
+  const host = key.slice(0, colon);
+  return { address: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(key.slice(colon + 1)) };
 }
