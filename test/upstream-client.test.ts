@@ -37,7 +37,7 @@ interface Hooks {
 
 /** Records every callback of one request; `done` resolves at its onResponseEnd or onResponseError. */
 class Collector implements UpstreamHandler {
-  /** Callback names in order (runs of `data` as one entry). */
+  /** Callback names in order (runs of `data` or `bodySent` as one entry). */
   readonly calls: string[] = [];
   readonly chunks: Buffer[] = [];
   /** What onBodySent reported. */
@@ -63,7 +63,7 @@ class Collector implements UpstreamHandler {
   };
 
   onBodySent = (chunk: Buffer): void => {
-    this.calls.push('bodySent');
+    if (this.calls.at(-1) !== 'bodySent') this.calls.push('bodySent');
     this.sent.push(Buffer.from(chunk));
   };
 
@@ -420,6 +420,21 @@ describe('framing', () => {
     assert.equal(server.connections.length, 1);
   });
 
+  test('a head that never ends is refused once it passes 64 KiB, without waiting for its end', async (t) => {
+    const server = await startRaw(t, (socket) => {
+      socket.write('HTTP/1.1 200 OK\r\n');
+      let n = 0;
+      const more = setInterval(() => {
+        if (socket.destroyed || n > 200) return clearInterval(more);
+        socket.write(`X-Line-${n++}: ${'b'.repeat(1000)}\r\n`);
+      }, 1);
+    });
+    const pool = newPool(t, server.port, { headersTimeoutMs: 10_000 });
+    const rec = await fetchOnce(pool, get(), 3000);
+    assertFailed(rec, UPSTREAM_BAD_RESPONSE);
+    await closedWithin(server.connections[0], 2000, 'the connection of the endless head to close');
+  });
+
   const pad = Array.from({ length: 70 }, (_, i) => `X-Pad-${i}: ${'a'.repeat(1000)}\r\n`).join('');
   for (const { name, response } of [
     { name: 'both Transfer-Encoding and Content-Length', response: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n' },
@@ -694,6 +709,18 @@ describe('connection reuse', () => {
     assert.equal(server.connections.length, 1);
   });
 
+  test('an answer the upstream sends on an idle connection is never taken for the next request\'s', async (t) => {
+    // As servers that announce their idle timeout with a 408 before closing.
+    const server = await startRaw(t, (socket, head, at) => {
+      socket.write(ok(`${pathOf(head)} on ${at.connection}`));
+      if (at.connection === 0) setTimeout(() => socket.write('HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n'), 30);
+    });
+    const pool = newPool(t, server.port);
+    assertEnded(await fetchOnce(pool, get('/1')), '/1 on 0');
+    await sleep(100);
+    assertEnded(await fetchOnce(pool, get('/2')), '/2 on 1');
+  });
+
   test('a request dispatched from onResponseEnd reuses the connection just released', async (t) => {
     // As a retry or a follow-up request does from the end of the previous one.
     const server = await startRaw(t, (socket, _head, at) => socket.write(ok(`answer ${at.request}`)));
@@ -775,6 +802,24 @@ describe('backpressure and abort', () => {
     assert.equal(rec.error, undefined, rec.error?.message);
     assert.equal(rec.bodyBytes(), total);
     assert.equal(received.digest('hex'), sent.digest('hex'));
+  });
+
+  test('a response paused longer than bodyTimeoutMs is not cut: a slow reader is not a slow upstream', async (t) => {
+    const size = 4 * 1024 * 1024;
+    const server = await startRaw(t, (socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`);
+      socket.write(Buffer.alloc(size, 'p'));
+    });
+    const pool = newPool(t, server.port, { bodyTimeoutMs: 300 });
+    const rec = send(pool, get(), { onResponseStart: (controller) => controller.pause() });
+    await until(() => rec.status !== undefined, 2000, 'the response head');
+    // Longer than the body timeout and a sweep.
+    await sleep(1500);
+    assert.ok(!rec.calls.includes('error'), `cut while paused: ${rec.error?.code}`);
+    rec.controller?.resume();
+    await finish(rec, 5000);
+    assert.equal(rec.error, undefined);
+    assert.equal(rec.bodyBytes(), size);
   });
 
   test('abort ends the request once, with its reason, and the connection is not reused', async (t) => {
@@ -943,6 +988,39 @@ describe('failures', () => {
     assert.deepEqual(rec.calls, ['requestStart', 'error']);
   });
 
+  test('a per-request headersTimeout longer than the pool\'s lets a slow answer through', async (t) => {
+    // The answer comes after the pool's timeout and a sweep have passed.
+    const server = await startRaw(t, (socket) => void setTimeout(() => socket.write(ok('slow')), 1300));
+    const pool = newPool(t, server.port, { headersTimeoutMs: 200 });
+    assertEnded(await fetchOnce(pool, { ...get(), headersTimeout: 5000 }, 5000), 'slow');
+  });
+
+  test('an upstream that stops reading an upload is not waited for forever', async (t) => {
+    // Accepts and never reads: the upload fills the socket buffers and stalls. Without a clock
+    // running during the upload, the request would hang with nothing to end it.
+    const sockets: Socket[] = [];
+    const server = createServer({ pauseOnConnect: true }, (socket) => void sockets.push(socket));
+    await listen(server);
+    t.after(() => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }));
+    let produced = 0;
+    const chunk = Buffer.alloc(64 * 1024, 'u');
+    const body = new Readable({
+      read() {
+        if (produced >= 512 * 1024 * 1024) return void this.push(null);
+        produced += chunk.length;
+        this.push(chunk);
+      },
+    });
+    t.after(() => body.destroy());
+    const pool = newPool(t, (server.address() as AddressInfo).port, { headersTimeoutMs: 300, bodyTimeoutMs: 300 });
+    const rec = await fetchOnce(pool, { method: 'POST', path: '/upload', headers: [], body }, 4000);
+    assertFailed(rec, UPSTREAM_HEADERS_TIMEOUT, UPSTREAM_BODY_TIMEOUT);
+    assert.ok(produced < 512 * 1024 * 1024, 'the upload was never held back');
+  });
+
   for (const { name, pool: poolOptions, request } of [
     { name: 'the pool\'s bodyTimeoutMs', pool: { bodyTimeoutMs: 300 }, request: get() },
     { name: 'a per-request bodyTimeout', pool: { bodyTimeoutMs: 60_000 }, request: { ...get(), bodyTimeout: 300 } },
@@ -1052,6 +1130,23 @@ describe('close and destroy', () => {
     assertFailed(rec, UPSTREAM_POOL_CLOSED);
     assert.deepEqual(rec.calls, ['error']);
     assert.equal(server.connections.length, 0);
+  });
+
+  test('destroy() after close() cuts the request close() was waiting for, and both resolve', async (t) => {
+    // A drain whose grace period ran out.
+    const server = await startRaw(t, () => {});
+    const pool = newPool(t, server.port);
+    const hung = send(pool, get('/hung'));
+    await until(() => server.connections.length === 1 && server.connections[0].heads.length === 1, 2000, 'the request to arrive');
+    let closeResolved = false;
+    const closing = pool.close().then(() => void (closeResolved = true));
+    await sleep(50);
+    assert.equal(closeResolved, false, 'close() resolved with a request in flight');
+    await within(pool.destroy(), 2000, () => 'destroy() to resolve');
+    await within(closing, 2000, () => 'close() to resolve after destroy()');
+    await finish(hung);
+    assert.ok(hung.error !== undefined, `the in-flight request ended with ${hung.calls.join(' ')}`);
+    await closedWithin(server.connections[0], 2000, 'the connection to be cut');
   });
 
   test('destroy() fails in-flight requests and cuts every connection', async (t) => {
