@@ -539,6 +539,28 @@ describe('request writing', () => {
     assert.equal(Buffer.concat(rec.sent).toString(), parts.join(''));
   });
 
+  test('an empty chunk in a streamed body does not end the chunked body early', async (t) => {
+    // A zero-size chunk is the last chunk: what followed it would reach the upstream as a request of its own.
+    const server = await startHttp(t);
+    const pool = newPool(t, server.port);
+    const body = Readable.from([Buffer.from('first,'), Buffer.alloc(0), Buffer.from('second')]);
+    const rec = await fetchOnce(pool, { method: 'POST', path: '/empty-chunk', headers: [], body });
+    assertEnded(rec, 'ok');
+    assert.deepEqual(server.requests.map((r) => [r.url, r.body, r.complete]), [['/empty-chunk', 'first,second', true]]);
+  });
+
+  test('a stream body of strings is chunked by its bytes, not its characters', async (t) => {
+    // A chunk size counted in characters frames multi-byte text wrongly: the upstream reads the
+    // rest of the body as something else.
+    const server = await startHttp(t);
+    const pool = newPool(t, server.port);
+    const parts = ['naïve ', 'café ', '🙂'];
+    const rec = await fetchOnce(pool, { method: 'POST', path: '/text', headers: [], body: Readable.from(parts) });
+    assertEnded(rec, 'ok');
+    assert.equal(server.requests.length, 1);
+    assert.equal(Buffer.from(server.requests[0].body, 'latin1').toString('utf8'), parts.join(''));
+  });
+
   test('a stream body shorter than its Content-Length fails with REQUEST_BODY_FAILED and never looks complete upstream', async (t) => {
     const server = await startHttp(t);
     const pool = newPool(t, server.port);
