@@ -26,7 +26,7 @@ const RULES: Record<string, Rule> = {
   resources: { rooms: ['api', 'util'], packages: [], node: 'none' },
   providers: { rooms: ['api', 'resources', 'util', 'observability'], packages: ['yaml', '@kubernetes/client-node'], node: 'all' },
   controller: { rooms: ['api', 'resources', 'translator', 'ir', 'supervisor', 'util', 'observability'], packages: [], node: ['node:perf_hooks', 'node:timers'] },
-  dataplane: { rooms: ['compiler', 'ir', 'util', 'observability'], packages: ['undici'], node: 'all' },
+  dataplane: { rooms: ['compiler', 'ir', 'util', 'observability'], packages: [], node: 'all' },
   supervisor: { rooms: ['ir', 'util', 'observability'], packages: [], node: 'all' },
   admin: { rooms: ['util', 'observability'], packages: ['prom-client'], node: 'all' },
   observability: { rooms: ['util'], packages: ['pino', 'prom-client'], node: 'all' },

@@ -10,6 +10,7 @@ import type { IRRouteRetry, IRTimeouts } from '../src/ir/index.ts';
 import { backend, forward, listener, prefix, withRule } from './helpers/ir.ts';
 import { startProxy, type ProxyFixture } from './helpers/proxy-fixture.ts';
 import { startUpstream, type Upstream } from './helpers/upstream.ts';
+import { unansweredPort } from './helpers/unanswered-port.ts';
 
 /**
  * Answers by the request's path: `/<prefix>/<key>/<plan>` where plan is a comma list of what
@@ -199,4 +200,25 @@ describe('route timeouts and retries', () => {
     const attempts = script.arrivals.get(k)!.length;
     assert.ok(attempts >= 2 && attempts <= 4, `${attempts} attempts within the request timeout`);
   });
+});
+
+test('retry: an attempt still opening its connection when timeouts.backendRequest fires is cut and retried elsewhere', async (t) => {
+  // One endpoint's connects never complete (a full accept queue); the other answers.
+  const silent = await unansweredPort(t);
+  if (silent === undefined) return void t.skip('a connect to a listener with a full accept queue completes on this machine');
+  const script = scripted();
+  const up = await startUpstream('up', script.handler);
+  const proxy = await startProxy([listener('gw/http', [
+    withRule(forward('r', 'svc/two', prefix('/'), { backendRequestMs: 300 }), { retry: { codes: [], attempts: 1, backoffMs: 0 } }),
+  ])], [backend('svc/two', [silent, up.port])]);
+  t.after(async () => {
+    await proxy.close();
+    await up.close();
+  });
+  // Round robin: of two requests, one goes to the silent endpoint first.
+  const started = performance.now();
+  const answers = await Promise.all([proxy.request('/x/a/200'), proxy.request('/x/b/200')]);
+  assert.deepEqual(answers.map((a) => a.status), [200, 200]);
+  assert.equal((script.arrivals.get('a')?.length ?? 0) + (script.arrivals.get('b')?.length ?? 0), 2);
+  assert.ok(performance.now() - started >= 250, 'one attempt waited for its connection until the backendRequest timeout');
 });

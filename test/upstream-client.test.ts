@@ -10,7 +10,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { Readable } from 'node:stream';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
+import { unansweredPort } from './helpers/unanswered-port.ts';
 import { EndpointPool } from '../src/dataplane/upstream/pool.ts';
 import {
   REQUEST_BODY_FAILED, REQUEST_INVALID, UPSTREAM_BAD_RESPONSE, UPSTREAM_BODY_TIMEOUT, UPSTREAM_CLOSED,
@@ -935,40 +935,6 @@ describe('backpressure and abort', () => {
     assert.deepEqual(first.calls, ['requestStart', 'responseStart', 'data', 'end']);
   });
 });
-
-/**
- * A listening socket whose accept queue is full, so a new connection's SYN is dropped and its
- * connect never completes: the listener lives in a worker thread whose event loop is blocked,
- * so nothing is ever accepted. Undefined when this machine completes such a connect anyway.
- */
-async function unansweredPort(t: TestContext): Promise<number | undefined> {
-  const gate = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(`
-    const { parentPort, workerData } = require('node:worker_threads');
-    const server = require('node:net').createServer();
-    server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
-      parentPort.postMessage(server.address().port);
-      setTimeout(() => { Atomics.wait(workerData, 0, 0); process.exit(0); }, 20);
-    });`, { eval: true, workerData: gate });
-  const fillers: Socket[] = [];
-  t.after(async () => {
-    for (const s of fillers) s.destroy();
-    Atomics.store(gate, 0, 1);
-    Atomics.notify(gate, 0);
-    await worker.terminate();
-  });
-  const [port] = (await once(worker, 'message')) as [number];
-  await sleep(100);
-  // Fill the accept queue until a connect hangs.
-  for (let i = 0; i < 16; i++) {
-    const socket = connect(port, HOST);
-    socket.on('error', () => {});
-    fillers.push(socket);
-    const settled = await Promise.race([once(socket, 'connect').then(() => true, () => true), sleep(300).then(() => false)]);
-    if (!settled) return port;
-  }
-  return undefined;
-}
 
 describe('failures', () => {
   test('a refused connection fails with ECONNREFUSED before the request starts', async (t) => {

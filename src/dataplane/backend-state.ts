@@ -1,6 +1,5 @@
 // A backend (one Service port) as a worker keeps it across config versions: its balancer and
 // the pools of its endpoints. Built and updated off the request path, when a config is applied.
-import type { Pool } from 'undici';
 import { randomBytes } from 'node:crypto';
 import {
   endpointReady, endpointServing, endpointTerminating,
@@ -17,6 +16,7 @@ import {
   type Balancer, type Endpoint, type EndpointInput, type HashKey, type HashRequest, type PickContext, type RequestResult, type StickySecret,
 } from './lb/index.ts';
 import { endpointKey, type UpstreamPools } from './upstream-pools.ts';
+import type { EndpointPool } from './upstream/pool.ts';
 
 /** What a backend's balancer is built from; a new config with another `key` builds a new one. */
 export interface BalancingPolicy {
@@ -76,7 +76,7 @@ export class BackendState implements DnsSubscriber {
   readonly #secret: StickySecret;
   #sessions: StickyIndex | undefined = undefined;
   /** Endpoint key → its shared pool, for every endpoint of the last update. */
-  pools = new Map<string, Pool>();
+  pools = new Map<string, EndpointPool>();
   /** Passive health: ejects endpoints that fail in a row, from the outcomes of onEnd(). */
   readonly outlier: OutlierDetector;
   #endpoints: readonly IREndpoint[] = [];
@@ -162,7 +162,7 @@ export class BackendState implements DnsSubscriber {
   /** Acquires the pools of `endpoints` (the ones no longer used are released by the data plane) and updates the balancer. */
   #setEndpoints(endpoints: readonly IREndpoint[], force: boolean): void {
     const upstream = this.#upstream!;
-    const pools = new Map<string, Pool>();
+    const pools = new Map<string, EndpointPool>();
     for (const e of endpoints) pools.set(endpointKey(e.address, e.port), upstream.acquire(e.address, e.port));
     this.pools = pools;
     if (!force && sameEndpoints(this.#endpoints, endpoints)) return;

@@ -44,9 +44,9 @@ export interface ProxyRetryEvent {
   readonly route: string;
   /** The endpoint the failed attempt went to. */
   readonly endpoint: string;
-  /** undici's or the socket's error code (`ECONNREFUSED`, `UND_ERR_SOCKET`, …). */
+  /** The upstream client's or the socket's error code (`ECONNREFUSED`, `UPSTREAM_CLOSED`, …). */
   readonly code: string;
-  /** Whether undici had begun writing the request (then only idempotent requests are retried). */
+  /** Whether the request head had been written (then only idempotent requests are retried). */
   readonly written: boolean;
   /** The number of the attempt that follows (2 for the first retry). */
   readonly attempt: number;

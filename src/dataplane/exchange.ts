@@ -1,8 +1,7 @@
-// The hot path: one proxied request, as an undici dispatch handler; changes here are measured.
+// The hot path: one proxied request, as an upstream handler (upstream/types.ts); changes here are measured.
 // Listeners on the client response are module-level functions that find the exchange through a
 // symbol, so a request allocates no closures.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import type { BackendState } from './backend-state.ts';
 import {
   PRX_ERR_REQUEST_TOO_LARGE, PRX_ERR_UPSTREAM_CONNECT, PRX_ERR_UPSTREAM_RESET, PRX_ERR_UPSTREAM_TIMEOUT,
@@ -16,19 +15,23 @@ import { attemptOutcome, OUTCOME_NEUTRAL } from './health/outlier-detector.ts';
 import type { Endpoint, PickContext, Session, SessionPersistence } from './lb/index.ts';
 import type { BindRef } from './proxy.ts';
 import { appendSessionHeaders } from './sessions.ts';
+import {
+  REQUEST_BODY_FAILED, UPSTREAM_BODY_TIMEOUT, UPSTREAM_CLOSED, UPSTREAM_CONNECT_TIMEOUT, UPSTREAM_HEADERS_TIMEOUT,
+  UPSTREAM_POOL_CLOSED, type UpstreamController, type UpstreamHandler, type UpstreamRequest,
+} from './upstream/types.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
 const kExchange = Symbol('waygate.exchange');
 type Tagged = { [kExchange]?: Exchange };
 
-type DispatchController = Dispatcher.DispatchController;
+type DispatchController = UpstreamController;
 
 /** Overwritten for every pick, so that picks allocate nothing (hash key and sticky cookie). */
 export const PICK_CONTEXT: PickContext = { hash: undefined, sticky: undefined };
 /** Overwritten for every onEnd; balancers read it and keep nothing of it. */
 const RESULT = { latencyMs: 0, ok: true };
 
-export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
+export class Exchange implements UpstreamHandler, RequestHead {
   host: string | undefined = undefined;
   contentLength = -1;
   chunked = false;
@@ -47,9 +50,11 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   /** The endpoint of the current attempt. */
   endpoint: Endpoint | undefined = undefined;
   pools: UpstreamPools | undefined = undefined;
-  options: Dispatcher.DispatchOptions | undefined = undefined;
-  /** Set by onRequestStart: undici is writing this attempt's request head to a connection. */
+  options: UpstreamRequest | undefined = undefined;
+  /** Set by onRequestStart: this attempt's request head is being written to a connection. */
   controller: DispatchController | null = null;
+  /** The current attempt, from its dispatch on: aborts it even while its connection opens. */
+  call: DispatchController | null = null;
   attempts = 0;
   /** Retries the backend's retry policy asked for (5xx answers, per-try timeouts). */
   policyRetries = 0;
@@ -95,7 +100,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   }
 
   /** Sends the request to `endpoint` of `backend`. */
-  forward(pools: UpstreamPools, backend: BackendState, endpoint: Endpoint, options: Dispatcher.DispatchOptions, timeoutMs: number): void {
+  forward(pools: UpstreamPools, backend: BackendState, endpoint: Endpoint, options: UpstreamRequest, timeoutMs: number): void {
     this.pools = pools;
     this.backend = backend;
     this.options = options;
@@ -107,7 +112,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     this.dispatch(endpoint);
   }
 
-  /** One attempt; undici ends it with exactly one of onResponseEnd and onResponseError. */
+  /** One attempt; the pool ends it with exactly one of onResponseEnd and onResponseError. */
   dispatch(endpoint: Endpoint): void {
     const backend = this.backend!;
     this.endpoint = endpoint;
@@ -123,7 +128,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     this.inAttempt = true;
     this.attemptStart = performance.now();
     if (this.backendTimeoutMs > 0) this.attemptTimer = setTimeout(onAttemptTimeout, this.backendTimeoutMs, this);
-    pool.dispatch(this.options!, this);
+    this.call = pool.dispatch(this.options!, this);
   }
 
   /** Balancer feedback and outlier detection for the current attempt, once; `counts` false keeps it from outlier detection. */
@@ -145,12 +150,12 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   }
 
   /** Counts a streamed (chunked) request body; a declared Content-Length was checked up front. */
-  onBodySent(chunk: Buffer | string): void {
+  onBodySent(chunk: Buffer): void {
     this.bodyBytes += chunk.length;
     if (this.bodyBytes > this.bodyLimit && !this.done) this.fail(PRX_ERR_REQUEST_TOO_LARGE, 413, 'request body too large');
   }
 
-  onResponseStart(controller: DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onResponseStart(controller: DispatchController, statusCode: number, headers: string[]): void {
     this.latencyMs = performance.now() - this.attemptStart;
     this.attemptOk = statusCode < 500;
     this.attemptStatus = statusCode;
@@ -216,17 +221,18 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
       this.endAttempt(false);
       return this.redispatch(`HTTP_${this.attemptStatus}`);
     }
-    const clientSide = code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_ABORTED';
+    const clientSide = code === REQUEST_BODY_FAILED;
     if (!clientSide && this.retry(code)) return;
     if (!clientSide && this.extras?.retry !== undefined && (code === BACKEND_TIMEOUT || isConnectionError(code))) {
-      // HTTPRouteRule.retry: a connection failure or a backendRequest timeout is retried too.
-      this.pending = this.routeRetry(code === BACKEND_TIMEOUT);
+      // HTTPRouteRule.retry: a connection failure or a backendRequest timeout is retried too;
+      // an endpoint cut before its connection opened never answered, so the retry moves on.
+      this.pending = this.routeRetry(code === BACKEND_TIMEOUT && this.controller !== null);
       if (this.pending !== undefined) {
         this.endAttempt(false);
         return this.redispatch(code!);
       }
     }
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' && this.backend!.retries !== undefined) {
+    if (code === UPSTREAM_HEADERS_TIMEOUT && this.backend!.retries !== undefined) {
       // The per-try timeout (or the upstream headers timeout) counts as a 504 for the policy.
       this.pending = this.policyRetry(504);
       if (this.pending !== undefined) {
@@ -246,7 +252,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
 
   /**
    * Retries the request on another endpoint when that is safe (architecture rule 4): always
-   * when the attempt failed before undici began writing it (connection refused, reset or timed
+   * when the attempt failed before its head was written (connection refused, reset or timed
    * out while connecting) and the request body, if any, is untouched; and, for idempotent
    * methods only (RFC 9112 §9.3.1), when a connection closed or reset after the request head
    * was written but before any response: the upstream closing an idle keep-alive connection
@@ -267,6 +273,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
     // not a sick endpoint: it does not count for outlier detection (src/dataplane/README.md).
     this.endAttempt(false, !written);
     publishProxyRetry(this.bind.name, this.routeName, failed.key, code!, written, this.attempts + 1);
+    if (written) this.options!.fresh = true;
     this.dispatch(next);
     return true;
   }
@@ -355,7 +362,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
   fail(code: ProxyErrorCode, status: number, message: string): void {
     if (this.done) return;
     this.settle();
-    this.controller?.abort(new Error(message));
+    this.call?.abort(new Error(message));
     const sent = this.started || this.res.headersSent;
     publishProxyError(code, sent ? 0 : status, this.bind.name, this.routeName, this.endpoint?.key, message);
     if (sent) this.res.destroy();
@@ -377,9 +384,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RequestHead {
 /** The connection failed or closed under the request, as opposed to a timeout or a client abort. */
 function isConnectionError(code: string | undefined): boolean {
   switch (code) {
-    case 'ECONNREFUSED': case 'ECONNRESET': case 'EPIPE': case 'ECONNABORTED': case 'UND_ERR_SOCKET':
-    case 'UND_ERR_CONNECT_TIMEOUT': case 'ETIMEDOUT': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'EHOSTDOWN':
-    case 'EADDRNOTAVAIL': case 'ENOTFOUND': case 'UND_ERR_CLOSED': case 'UND_ERR_DESTROYED':
+    case 'ECONNREFUSED': case 'ECONNRESET': case 'EPIPE': case 'ECONNABORTED': case UPSTREAM_CLOSED:
+    case UPSTREAM_CONNECT_TIMEOUT: case 'ETIMEDOUT': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'EHOSTDOWN':
+    case 'EADDRNOTAVAIL': case 'ENOTFOUND': case UPSTREAM_POOL_CLOSED:
       return true;
     default:
       return false;
@@ -401,16 +408,16 @@ function onClientClose(this: ServerResponse): void {
   if (ex === undefined || ex.done) return;
   // The client went away before the response ended: stop the upstream request.
   ex.settle();
-  ex.controller?.abort(new Error('client closed'));
+  ex.call?.abort(new Error('client closed'));
 }
 
 function onClientDrain(this: ServerResponse): void {
   (this as Tagged)[kExchange]?.controller?.resume();
 }
 
-/** undici's upstream timeouts, or timeouts.backendRequest. */
+/** The pool's upstream timeouts, or timeouts.backendRequest. */
 function isTimeout(code: string | undefined): boolean {
-  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === BACKEND_TIMEOUT;
+  return code === UPSTREAM_HEADERS_TIMEOUT || code === UPSTREAM_BODY_TIMEOUT || code === BACKEND_TIMEOUT;
 }
 
 /** HTTPRouteRule.retry lists `status` among its codes. */
@@ -422,18 +429,17 @@ function retriesCode(extras: RouteExtras, status: number): boolean {
 const BACKEND_TIMEOUT = 'WAYGATE_BACKEND_REQUEST_TIMEOUT';
 
 /**
- * timeouts.backendRequest: the attempt is cut. Before its head was written (controller null:
- * waiting for a connection) it cannot be aborted alone, so the request ends with 504 at once;
- * after, the abort comes back through onResponseError, which retries or answers 504. A response
- * already passed to the client is cut.
+ * timeouts.backendRequest: the attempt is cut, also while its connection is still opening; the
+ * abort comes back through onResponseError, which retries or answers 504. A response already
+ * passed to the client is cut.
  */
 function onAttemptTimeout(ex: Exchange): void {
   ex.attemptTimer = undefined;
   if (ex.done) return;
   ex.attemptOk = false;
-  if (ex.started || ex.controller === null) return ex.fail(PRX_ERR_UPSTREAM_TIMEOUT, 504, 'backend request timeout');
+  if (ex.started) return ex.fail(PRX_ERR_UPSTREAM_TIMEOUT, 504, 'backend request timeout');
   const err = Object.assign(new Error('backend request timeout'), { code: BACKEND_TIMEOUT });
-  ex.controller.abort(err);
+  ex.call!.abort(err);
 }
 
 function onBackoffEnd(ex: Exchange): void {

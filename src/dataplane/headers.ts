@@ -13,7 +13,7 @@ const H_XF_OTHER = 8; // x-forwarded-proto / x-forwarded-host: replaced by ours
 const H_EXPECT = 9; // answered by this proxy (100-continue), not forwarded
 
 /** `name` equals the lower-case literal `lit`, ignoring ASCII case. Token characters only. */
-function eqLower(name: string, lit: string): boolean {
+export function eqLower(name: string, lit: string): boolean {
   for (let i = 0; i < lit.length; i++) {
     if ((name.charCodeAt(i) | 0x20) !== lit.charCodeAt(i)) return false;
   }
@@ -84,24 +84,15 @@ export function upstreamRequestHeaders(raw: readonly string[], clientIp: string,
   return connection === undefined ? out : removeConnectionTokens(out, connection);
 }
 
-/** Response headers for the client (from undici's parsed, lower-case object), hop-by-hop removed. */
-export function downstreamResponseHeaders(headers: Record<string, string | string[] | undefined>, close: boolean): string[] {
+/** Response headers for the client (the upstream's field lines as name/value pairs), hop-by-hop removed. */
+export function downstreamResponseHeaders(raw: readonly string[], close: boolean): string[] {
   const out: string[] = [];
   let connection: string | undefined;
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
     const kind = classify(name);
-    if (kind === H_CONNECTION) {
-      connection = typeof value === 'string' ? value : value.join(',');
-      continue;
-    }
-    if (kind === H_HOP || kind === H_TE || kind === H_TRANSFER_ENCODING) continue;
-    if (typeof value === 'string') {
-      out.push(name, value);
-    } else {
-      for (let j = 0; j < value.length; j++) out.push(name, value[j]);
-    }
+    if (kind === H_CONNECTION) connection = connection === undefined ? raw[i + 1] : `${connection},${raw[i + 1]}`;
+    else if (kind !== H_HOP && kind !== H_TE && kind !== H_TRANSFER_ENCODING) out.push(name, raw[i + 1]);
   }
   if (close) out.push('connection', 'close');
   return connection === undefined ? out : removeConnectionTokens(out, connection);
@@ -120,7 +111,7 @@ function removeConnectionTokens(headers: string[], connection: string): string[]
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i];
-    if (name === 'connection' || !named.has(name.toLowerCase())) out.push(name, headers[i + 1]);
+    if ((name.length === 10 && eqLower(name, 'connection')) || !named.has(name.toLowerCase())) out.push(name, headers[i + 1]);
   }
   return out;
 }

@@ -1,4 +1,4 @@
-// dataplane: binds, proxy, upstream pools. May import compiler, ir, util, node:* and undici.
+// dataplane: binds, proxy, upstream client and pools. May import compiler, ir, util, observability and node:*.
 export { DataPlane } from './data-plane.ts';
 export type { ApplyResult, ApplyTimings, DataPlaneOptions } from './data-plane.ts';
 export { DEFAULT_LIMITS } from './limits.ts';

@@ -1,6 +1,5 @@
 // The hot path: the request entry point of every bind; changes here are measured (bench/).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { normalizeHost, selectRoute } from '../compiler/index.ts';
 import { pickChoice } from './balancer.ts';
 import {
@@ -16,6 +15,7 @@ import type { LiveConfig, RouteState } from './live-config.ts';
 import { sessionChoice } from './sessions.ts';
 import type { ProxyLimits } from './limits.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
+import type { UpstreamRequest } from './upstream/types.ts';
 
 /** What the proxy reads from the data plane for each request. */
 export interface ProxyContext {
@@ -101,7 +101,7 @@ function send(
   ex.bodyLimit = limit;
   if (ex.extras !== undefined) return sendExtended(ctx, ex, backend, endpoint, req, headers, url, method, timeoutMs);
   const hasBody = ex.chunked || ex.contentLength > 0;
-  const options: Dispatcher.DispatchOptions = { path: url, method, headers, body: hasBody ? req : null };
+  const options: UpstreamRequest = { path: url, method, headers, body: hasBody ? req : null };
   ex.forward(ctx.pools, backend, endpoint, options, timeoutMs);
 }
 

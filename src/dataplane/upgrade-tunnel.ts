@@ -157,7 +157,7 @@ class Tunnel {
     this.settle();
     this.latencyMs = performance.now() - this.attemptStart;
     const status = res.statusCode ?? 502;
-    let headers = this.withCookie(downstreamResponseHeaders(res.headers, true));
+    let headers = this.withCookie(downstreamResponseHeaders(res.rawHeaders, true));
     if (this.up.extras !== undefined) headers = answerHeaders(this.up, headers);
     const out = this.up.response();
     out.writeHead(status, headers);

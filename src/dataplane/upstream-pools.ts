@@ -1,19 +1,29 @@
-// One undici Pool per endpoint `address:port`, shared by every config version that uses it.
+// One pool per endpoint `address:port`, shared by every config version that uses it.
 // A pool is closed gracefully (in-flight requests finish) once the live config stops using it.
-import { Pool } from 'undici';
 import { hostPort } from '../util/index.ts';
 import type { ProxyLimits } from './limits.ts';
+import { EndpointPool } from './upstream/pool.ts';
+import { DeadlineSweep } from './upstream/sweep.ts';
+import type { PoolOptions } from './upstream/types.ts';
 
 export class UpstreamPools {
-  readonly #pools = new Map<string, Pool>();
-  readonly #limits: ProxyLimits;
+  readonly #pools = new Map<string, EndpointPool>();
+  readonly #options: PoolOptions;
+  /** One timer checks the deadlines of every upstream connection of the data plane. */
+  readonly #sweep: DeadlineSweep;
 
   constructor(limits: ProxyLimits) {
-    this.#limits = limits;
+    this.#options = {
+      connectTimeoutMs: limits.upstreamConnectTimeoutMs,
+      headersTimeoutMs: limits.upstreamHeadersTimeoutMs,
+      bodyTimeoutMs: limits.upstreamBodyIdleTimeoutMs,
+      keepAliveTimeoutMs: limits.upstreamKeepAliveTimeoutMs,
+    };
+    this.#sweep = new DeadlineSweep(this.#options);
   }
 
   /** The shared pool for an endpoint, created on first use. */
-  acquire(address: string, port: number): Pool {
+  acquire(address: string, port: number): EndpointPool {
     const key = endpointKey(address, port);
     let pool = this.#pools.get(key);
     if (pool === undefined || pool.closed || pool.destroyed) {
@@ -27,7 +37,7 @@ export class UpstreamPools {
    * A one-off pool for a request that runs on an older config whose pool was already closed
    * (a retry or a draining bind); it closes itself once that request is done.
    */
-  transient(key: string): Pool {
+  transient(key: string): EndpointPool {
     const pool = this.#pools.get(key);
     if (pool !== undefined && !pool.closed && !pool.destroyed) return pool;
     const { address, port } = endpointAddress(key);
@@ -51,16 +61,8 @@ export class UpstreamPools {
     return [...this.#pools.keys()].sort();
   }
 
-  #create(address: string, port: number): Pool {
-    const limits = this.#limits;
-    return new Pool(`http://${hostPort(address, port)}`, {
-      connections: null,
-      pipelining: 1,
-      keepAliveTimeout: limits.upstreamKeepAliveTimeoutMs,
-      headersTimeout: limits.upstreamHeadersTimeoutMs,
-      bodyTimeout: limits.upstreamBodyIdleTimeoutMs,
-      connect: { timeout: limits.upstreamConnectTimeoutMs, noDelay: true },
-    });
+  #create(address: string, port: number): EndpointPool {
+    return new EndpointPool(address, port, this.#options, this.#sweep);
   }
 }
 

@@ -4,7 +4,6 @@
 // backendRef's own filters, mirrors, and the upstream request.
 import type { IncomingMessage } from 'node:http';
 import type { PassThrough } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import {
   headerValue, type CompiledBind, type CompiledFilters, type CompiledRedirect,
 } from '../../compiler/index.ts';
@@ -17,7 +16,7 @@ import { forwardRequest, type ProxyContext } from '../proxy.ts';
 import { answerHeaders } from './answer-headers.ts';
 import { isPreflight, preflightHeaders } from './cors.ts';
 import { modifyHeaders, replaceHeader } from './header-modifier.ts';
-import { sendMirror, takesShare, teeBody, type MirrorState } from './mirror.ts';
+import { sendMirror, takesShare, teeBody, type MirrorRequest, type MirrorState } from './mirror.ts';
 import { applyPathModifier } from './path-modifier.ts';
 import { redirectLocationFor } from './redirect.ts';
 
@@ -133,7 +132,7 @@ function dispatchExtended(
 ): void {
   const own = ex.choice?.filters;
   const [h, u] = own === undefined ? [headers, url] : rewriteRequest(own, headers, url);
-  const copies: { m: MirrorState; options: Dispatcher.DispatchOptions }[] = [];
+  const copies: { m: MirrorState; options: MirrorRequest }[] = [];
   for (const m of ex.extras!.mirrors) if (takesShare(m)) copies.push({ m, options: { path: url, method, headers } });
   for (const m of ex.choice?.mirrors ?? []) if (takesShare(m)) copies.push({ m, options: { path: u, method, headers: h } });
   let body: IncomingMessage | PassThrough | Buffer | null = requestBody;

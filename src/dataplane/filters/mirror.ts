@@ -3,10 +3,10 @@
 // a bounded number in flight, and a request body reaches it through a bounded tee.
 import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { BackendState } from '../backend-state.ts';
 import { PICK_CONTEXT } from '../exchange.ts';
 import type { UpstreamPools } from '../upstream-pools.ts';
+import type { UpstreamHandler, UpstreamRequest } from '../upstream/types.ts';
 
 /** At most this many copies in flight per mirror of a route; more are dropped, not queued. */
 export const MIRROR_MAX_IN_FLIGHT = 256;
@@ -37,8 +37,11 @@ export function takesShare(m: MirrorState): boolean {
   return true;
 }
 
+/** What a mirror copy sends: the request as its route rewrote it, its body given apart. */
+export type MirrorRequest = Pick<UpstreamRequest, 'path' | 'method' | 'headers'>;
+
 /** Sends one copy, picked by the mirror backend's own balancer; every failure is dropped. */
-export function sendMirror(m: MirrorState, pools: UpstreamPools, options: Dispatcher.DispatchOptions, body: PassThrough | Buffer | null): void {
+export function sendMirror(m: MirrorState, pools: UpstreamPools, options: MirrorRequest, body: PassThrough | Buffer | null): void {
   const backend = m.backend!;
   PICK_CONTEXT.hash = undefined;
   PICK_CONTEXT.sticky = undefined;
@@ -50,12 +53,36 @@ export function sendMirror(m: MirrorState, pools: UpstreamPools, options: Dispat
   let pool = backend.pools.get(endpoint.key);
   if (pool === undefined || pool.closed || pool.destroyed) pool = pools.transient(endpoint.key);
   m.inFlight++;
-  pool.request({
+  pool.dispatch({
     path: options.path, method: options.method, headers: options.headers, body,
     headersTimeout: MIRROR_TIMEOUT_MS, bodyTimeout: MIRROR_TIMEOUT_MS,
-  }).then((res) => res.body.dump(), () => undefined).catch(() => undefined).finally(() => {
-    m.inFlight--;
-  });
+  }, new MirrorAnswer(m, body));
+}
+
+/** Reads a mirror's answer and drops it; its end, whatever it is, frees the mirror's slot. */
+class MirrorAnswer implements UpstreamHandler {
+  readonly #m: MirrorState;
+  readonly #body: PassThrough | Buffer | null;
+
+  constructor(m: MirrorState, body: PassThrough | Buffer | null) {
+    this.#m = m;
+    this.#body = body;
+  }
+
+  onRequestStart(): void {}
+  onBodySent(): void {}
+  onResponseStart(): void {}
+  onResponseData(): void {}
+
+  onResponseEnd(): void {
+    this.#m.inFlight--;
+  }
+
+  onResponseError(): void {
+    this.#m.inFlight--;
+    // A copy of the body nobody reads any more must not hold the tee.
+    if (this.#body instanceof PassThrough) this.#body.destroy();
+  }
 }
 
 /**
