@@ -24,8 +24,6 @@ import type { UpstreamPools } from './upstream-pools.ts';
 const kExchange = Symbol('waygate.exchange');
 type Tagged = { [kExchange]?: Exchange };
 
-type DispatchController = UpstreamController;
-
 /** Overwritten for every pick, so that picks allocate nothing (hash key and sticky cookie). */
 export const PICK_CONTEXT: PickContext = { hash: undefined, sticky: undefined };
 /** Overwritten for every onEnd; balancers read it and keep nothing of it. */
@@ -52,9 +50,9 @@ export class Exchange implements UpstreamHandler, RequestHead {
   pools: UpstreamPools | undefined = undefined;
   options: UpstreamRequest | undefined = undefined;
   /** Set by onRequestStart: this attempt's request head is being written to a connection. */
-  controller: DispatchController | null = null;
+  controller: UpstreamController | null = null;
   /** The current attempt, from its dispatch on: aborts it even while its connection opens. */
-  call: DispatchController | null = null;
+  call: UpstreamController | null = null;
   attempts = 0;
   /** Retries the backend's retry policy asked for (5xx answers, per-try timeouts). */
   policyRetries = 0;
@@ -144,7 +142,7 @@ export class Exchange implements UpstreamHandler, RequestHead {
     this.backend!.onEnd(this.endpoint!, RESULT, counts ? attemptOutcome(ok, this.attemptStatus) : OUTCOME_NEUTRAL);
   }
 
-  onRequestStart(controller: DispatchController): void {
+  onRequestStart(controller: UpstreamController): void {
     this.controller = controller;
     if (this.done) controller.abort(new Error('request finished'));
   }
@@ -155,7 +153,7 @@ export class Exchange implements UpstreamHandler, RequestHead {
     if (this.bodyBytes > this.bodyLimit && !this.done) this.fail(PRX_ERR_REQUEST_TOO_LARGE, 413, 'request body too large');
   }
 
-  onResponseStart(controller: DispatchController, statusCode: number, headers: string[]): void {
+  onResponseStart(controller: UpstreamController, statusCode: number, headers: string[]): void {
     this.latencyMs = performance.now() - this.attemptStart;
     this.attemptOk = statusCode < 500;
     this.attemptStatus = statusCode;
@@ -189,7 +187,7 @@ export class Exchange implements UpstreamHandler, RequestHead {
     appendSessionHeaders(out, this.backend!, this.endpoint!, PICK_CONTEXT, this.persistence, this.session);
   }
 
-  onResponseData(controller: DispatchController, chunk: Buffer): void {
+  onResponseData(controller: UpstreamController, chunk: Buffer): void {
     if (this.done || this.discarding) return;
     if (!this.res.write(chunk)) {
       // The client reads slower than the upstream sends: stop reading the upstream until drain.
@@ -209,7 +207,7 @@ export class Exchange implements UpstreamHandler, RequestHead {
     this.res.end();
   }
 
-  onResponseError(controller: DispatchController | null, err: Error): void {
+  onResponseError(controller: UpstreamController | null, err: Error): void {
     if (this.done) {
       // Our own abort (route timeout, client gone, body too large): fail() or the abort set attemptOk.
       this.endAttempt(this.attemptOk);

@@ -122,7 +122,7 @@ export class UpstreamConnection {
   }
 
   /** Called by the sweep once `deadline` passed. */
-  onDeadline(now: number): void {
+  onDeadline(): void {
     const kind = this.deadlineKind;
     this.deadlineKind = D_NONE;
     switch (kind) {
@@ -133,7 +133,7 @@ export class UpstreamConnection {
         if (this.call?.paused === true) return this.setDeadline(D_BODY, this.#bodyTimeoutMs());
         return this.fail(new UpstreamError(UPSTREAM_BODY_TIMEOUT, 'upstream response body timeout'));
       case D_IDLE: return this.close();
-      default: void now;
+      default: break;
     }
   }
 

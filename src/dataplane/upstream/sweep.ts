@@ -6,7 +6,7 @@ import type { PoolOptions } from './types.ts';
 export interface Expiring {
   deadline: number;
   deadlineKind: number;
-  onDeadline(now: number): void;
+  onDeadline(): void;
 }
 
 export class DeadlineSweep {
@@ -37,6 +37,6 @@ export class DeadlineSweep {
 
   #tick(): void {
     const now = performance.now();
-    for (const m of this.#members) if (m.deadlineKind !== 0 && now >= m.deadline) m.onDeadline(now);
+    for (const m of this.#members) if (m.deadlineKind !== 0 && now >= m.deadline) m.onDeadline();
   }
 }
