@@ -20,6 +20,24 @@ export function eqLower(name: string, lit: string): boolean {
   return true;
 }
 
+/** RFC 9110 §5.6.2 tchar, at least one. */
+export function isToken(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f) continue;
+    if ("!#$%&'*+.^`|~".indexOf(name[i]) >= 0) continue;
+    return false;
+  }
+  return name.length > 0;
+}
+
+/** `text` from `start` to `end` without the optional whitespace (SP, HTAB) around a field value. */
+export function trimOws(text: string, start: number, end: number): string {
+  while (start < end && (text.charCodeAt(start) === 0x20 || text.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) end--;
+  return text.slice(start, end);
+}
+
 function classify(name: string): number {
   switch (name.length) {
     case 2: return eqLower(name, 'te') ? H_TE : H_OTHER;

@@ -8,6 +8,7 @@ import {
 } from './errors.ts';
 import type { BackendState } from './backend-state.ts';
 import { Exchange, PICK_CONTEXT } from './exchange.ts';
+import { FastResponse } from './fast/fast-response.ts';
 import { handleExtended, sendExtended } from './filters/extended-request.ts';
 import { upstreamRequestHeaders, type ClientScheme } from './headers.ts';
 import { cookieValue, type Endpoint, type HashRequest } from './lb/index.ts';
@@ -54,7 +55,11 @@ export function handleRequest(ctx: ProxyContext, bind: BindRef, req: IncomingMes
   const state = live!.routes[route.id];
   ex.routeName = route.name;
   // Filters, redirects, per-attempt timeouts and retries: one branch, so plain routes pay nothing.
-  if (state.extras !== undefined) return handleExtended(ctx, ex, state, table, headers, url, method);
+  // They read request bodies and stream them: node's server takes a fast-path connection first.
+  if (state.extras !== undefined) {
+    if (res instanceof FastResponse) return res.owner.handOff();
+    return handleExtended(ctx, ex, state, table, headers, url, method);
+  }
   if (state.directStatus !== 0) return void sendStatus(res, state.directStatus, bind.draining);
   forwardRequest(ctx, ex, state, req, headers, url, q, method);
 }

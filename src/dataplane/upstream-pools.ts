@@ -2,7 +2,7 @@
 // A pool is closed gracefully (in-flight requests finish) once the live config stops using it.
 import { hostPort } from '../util/index.ts';
 import type { ProxyLimits } from './limits.ts';
-import { EndpointPool } from './upstream/pool.ts';
+import { EndpointPool, poolTimeouts } from './upstream/pool.ts';
 import { DeadlineSweep } from './upstream/sweep.ts';
 import type { PoolOptions } from './upstream/types.ts';
 
@@ -19,7 +19,7 @@ export class UpstreamPools {
       bodyTimeoutMs: limits.upstreamBodyIdleTimeoutMs,
       keepAliveTimeoutMs: limits.upstreamKeepAliveTimeoutMs,
     };
-    this.#sweep = new DeadlineSweep(this.#options);
+    this.#sweep = new DeadlineSweep(poolTimeouts(this.#options));
   }
 
   /** The shared pool for an endpoint, created on first use. */

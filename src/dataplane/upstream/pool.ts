@@ -28,7 +28,7 @@ export class EndpointPool implements ConnectionOwner {
     this.#address = address;
     this.#port = port;
     this.#host = hostPort(address, port);
-    this.#sweep = sweep ?? new DeadlineSweep(options);
+    this.#sweep = sweep ?? new DeadlineSweep(poolTimeouts(options));
   }
 
   get closed(): boolean {
@@ -112,4 +112,9 @@ export class EndpointPool implements ConnectionOwner {
 function failSoon(call: UpstreamCall, err: Error): UpstreamCall {
   queueMicrotask(() => call.fail(err));
   return call;
+}
+
+/** The timeouts of a pool's connections, for the sweep that checks them. */
+export function poolTimeouts(o: PoolOptions): number[] {
+  return [o.connectTimeoutMs, o.headersTimeoutMs, o.bodyTimeoutMs, o.keepAliveTimeoutMs];
 }

@@ -1,7 +1,7 @@
 // The hot path: the head of every upstream response is parsed here; changes here are measured.
 // RFC 9112 §4 (status line), §5 (field lines), §6.3 (message body length), read strictly: what
 // a lenient reader would guess at is a 502, never a body framed two ways.
-import { eqLower } from '../headers.ts';
+import { eqLower, isToken, trimOws } from '../headers.ts';
 
 /** The largest response head read; a larger one is an error. */
 export const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
@@ -156,26 +156,6 @@ function connectionKeepsAlive(connection: string, http10: boolean): boolean {
 function keepAliveTimeoutMs(value: string): number {
   const m = /(?:^|[,;\s])timeout\s*=\s*(\d{1,9})/i.exec(value);
   return m === null ? -1 : Number(m[1]) * 1000;
-}
-
-function trimOws(text: string, start: number, end: number): string {
-  while (start < end && (text.charCodeAt(start) === 0x20 || text.charCodeAt(start) === 0x09)) start++;
-  while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) end--;
-  return text.slice(start, end);
-}
-
-/** RFC 9110 §5.6.2 tchar. */
-function isToken(name: string): boolean {
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c >= 0x61 && c <= 0x7a) continue; // a-z
-    if (c >= 0x41 && c <= 0x5a) continue; // A-Z
-    if (c >= 0x30 && c <= 0x39) continue; // 0-9
-    if (c === 0x2d || c === 0x5f) continue; // - _
-    if ("!#$%&'*+.^`|~".indexOf(name[i]) >= 0) continue;
-    return false;
-  }
-  return name.length > 0;
 }
 
 function invalid(head: ResponseHead, message: string): ResponseHead {

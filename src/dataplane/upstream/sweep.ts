@@ -1,7 +1,6 @@
 // Upstream deadlines (connect, response head, body pauses, keep-alive idle) checked by one
 // coarse timer instead of a timer per request: a request only writes a number. A deadline fires
 // at most one tick late; the tick is a tenth of the shortest timeout, between 10 ms and 1 s.
-import type { PoolOptions } from './types.ts';
 
 export interface Expiring {
   deadline: number;
@@ -14,9 +13,9 @@ export class DeadlineSweep {
   readonly #members = new Set<Expiring>();
   #timer: NodeJS.Timeout | undefined = undefined;
 
-  constructor(options: PoolOptions) {
-    const shortest = Math.min(options.connectTimeoutMs, options.headersTimeoutMs, options.bodyTimeoutMs, options.keepAliveTimeoutMs);
-    this.tickMs = Math.max(10, Math.min(1000, Math.floor(shortest / 10)));
+  /** `timeoutsMs`: the timeouts its members use; the shortest sets the tick. */
+  constructor(timeoutsMs: readonly number[]) {
+    this.tickMs = Math.max(10, Math.min(1000, Math.floor(Math.min(...timeoutsMs) / 10)));
   }
 
   add(member: Expiring): void {
