@@ -509,11 +509,12 @@ describe('fast path client timeouts', () => {
     }
   });
 
-  test('a partial head that never completes is closed by the server', async () => {
+  test('a partial head that never completes gets 408, as from node\'s server, and the close', async () => {
     const client = await RawClient.open(port);
     try {
       client.write('GET /partial HTTP/1.1\r\nHost: a\r\n');
       await client.untilEnd(2000);
+      assert.match(client.rest, /^HTTP\/1\.1 408 Request Timeout\r\n/);
     } finally {
       client.destroy();
     }

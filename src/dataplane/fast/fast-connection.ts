@@ -165,7 +165,11 @@ export class FastConnection implements ResponseOwner, Expiring {
   onDeadline(): void {
     const kind = this.deadlineKind;
     this.deadlineKind = D_NONE;
-    // No whole head in time, or idle too long: closed without an answer, as node's server does for idle ones.
+    // A head begun and not finished in time gets 408, as from node's server; a connection that
+    // sent nothing, or idle too long, is closed without an answer.
+    if (kind === D_HEAD && this.#buffered !== null && this.#response === null) {
+      this.socket.write('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n', 'latin1');
+    }
     if (kind === D_HEAD || kind === D_IDLE) this.#end();
   }
 
