@@ -296,31 +296,18 @@ describe('fast path on a plain HTTP bind', () => {
     }
   });
 
-  test('an obs-fold line gets 400 from node, not a proxied answer', async () => {
-    const before = echo.seen.length;
-    const client = await RawClient.open(proxy.port);
-    try {
-      client.write('GET /fold HTTP/1.1\r\nHost: a\r\nX-Long: one\r\n two\r\n\r\n');
-      const res = await client.answer();
-      assert.equal(res.status, 400);
-      await client.untilEnd();
-      assert.equal(echo.seen.length, before, 'not forwarded');
-    } finally {
-      client.destroy();
-    }
-  });
-
-  test('a space before the colon gets 400 from node', async () => {
-    const before = echo.seen.length;
-    const client = await RawClient.open(proxy.port);
-    try {
-      client.write('GET /space HTTP/1.1\r\nHost : a\r\n\r\n');
-      const res = await client.answer();
-      assert.equal(res.status, 400);
-      await client.untilEnd();
-      assert.equal(echo.seen.length, before, 'not forwarded');
-    } finally {
-      client.destroy();
+  test('malformed heads (an obs-fold line, a space before the colon) get 400 from node, and are not forwarded', async () => {
+    for (const head of ['GET /fold HTTP/1.1\r\nHost: a\r\nX-Long: one\r\n two\r\n\r\n', 'GET /space HTTP/1.1\r\nHost : a\r\n\r\n']) {
+      const before = echo.seen.length;
+      const client = await RawClient.open(proxy.port);
+      try {
+        client.write(head);
+        assert.equal((await client.answer()).status, 400, JSON.stringify(head));
+        await client.untilEnd();
+        assert.equal(echo.seen.length, before, `not forwarded: ${JSON.stringify(head)}`);
+      } finally {
+        client.destroy();
+      }
     }
   });
 
