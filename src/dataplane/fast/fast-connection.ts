@@ -121,6 +121,8 @@ export class FastConnection implements ResponseOwner, Expiring {
     this.closing ||= head.close || this.#bind.draining;
     const res = new FastResponse(this, head.method === 'HEAD');
     this.#response = res;
+    // The proxy's plain path reads only what FastRequest and FastResponse provide (a route that
+    // needs more, one with extras, is handed off before anything is read or written).
     this.#bind.serve(new FastRequest(head, this.socket) as unknown as IncomingMessage, res as unknown as ServerResponse);
   }
 
