@@ -4,16 +4,16 @@
 // filters) hands the connection, that request's bytes included, to node's server for good.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { HEAD_END } from '../http1-framing.ts';
 import type { ProxyLimits } from '../limits.ts';
 import type { BindRef, ProxyContext } from '../proxy.ts';
-import type { DeadlineSweep, Expiring } from '../upstream/sweep.ts';
+import { NO_DEADLINE, type DeadlineSweep, type Expiring } from '../upstream/sweep.ts';
 import { FastResponse, type ResponseOwner } from './fast-response.ts';
 import { recognizeRequest, type FastHead } from './request-head.ts';
 
-const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 
 // What the connection's deadline means.
-const D_NONE = 0;
+const D_NONE = NO_DEADLINE;
 const D_HEAD = 1;
 const D_IDLE = 2;
 
@@ -107,7 +107,7 @@ export class FastConnection implements ResponseOwner, Expiring {
     const buf = this.#buffered;
     if (buf === null || this.#gone) return;
     const max = this.#bind.limits.maxHeaderBytes;
-    const end = buf.indexOf(CRLFCRLF);
+    const end = buf.indexOf(HEAD_END);
     if (end < 0 || end + 4 > max) {
       if (end >= 0 || buf.length > max) return this.handOff();
       if (this.deadlineKind !== D_HEAD) this.#setDeadline(D_HEAD, this.#bind.limits.clientHeadersTimeoutMs);

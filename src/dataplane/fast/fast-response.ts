@@ -5,6 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { eqLower } from '../headers.ts';
+import { writeChunk } from '../http1-framing.ts';
 
 /** What the response needs of its connection. */
 export interface ResponseOwner {
@@ -60,11 +61,7 @@ export class FastResponse {
     if (!this.#headWritten) this.#writeHead(socket);
     let flushed = !socket.writableNeedDrain;
     if (chunk.length > 0) {
-      if (this.#chunked) {
-        socket.write(`${Buffer.byteLength(chunk).toString(16)}\r\n`, 'latin1');
-        socket.write(chunk);
-        flushed = socket.write('\r\n', 'latin1');
-      } else flushed = socket.write(chunk);
+      flushed = this.#chunked ? writeChunk(socket, chunk) : socket.write(chunk);
     }
     socket.uncork();
     return flushed;

@@ -2,6 +2,7 @@
 import type { Readable } from 'node:stream';
 import { REQUEST_BODY_FAILED, UPSTREAM_HEADERS_TIMEOUT, UpstreamError, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from './types.ts';
 import type { UpstreamConnection } from './connection.ts';
+import { writeChunk } from '../http1-framing.ts';
 
 /**
  * One request, from dispatch to its end. It is the handler's controller, so a handler that keeps
@@ -114,9 +115,7 @@ export class UpstreamCall implements UpstreamController {
       let flushed: boolean;
       if (this.chunked) {
         socket.cork();
-        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-        socket.write(chunk);
-        flushed = socket.write('\r\n', 'latin1');
+        flushed = writeChunk(socket, chunk);
         socket.uncork();
       } else flushed = socket.write(chunk);
       progress();

@@ -1,6 +1,8 @@
 // The hot path: one kept-alive upstream connection, one request at a time (no pipelining), and
 // the framing of its responses (RFC 9112 §6, §7.1); changes here are measured.
 import { connect, type Socket } from 'node:net';
+import { HEAD_END } from '../http1-framing.ts';
+import { NO_DEADLINE } from './sweep.ts';
 import type { UpstreamCall } from './call.ts';
 import {
   BODY_CHUNKED, BODY_LENGTH, BODY_NONE, MAX_RESPONSE_HEAD_BYTES, parseResponseHead,
@@ -30,13 +32,12 @@ const S_TRAILERS = 6;
 const S_UNTIL_CLOSE = 7;
 
 // What the deadline, when reached, means.
-export const D_NONE = 0;
+const D_NONE = NO_DEADLINE;
 const D_CONNECT = 1;
 const D_HEADERS = 2;
 const D_BODY = 3;
 const D_IDLE = 4;
 
-const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 /** A chunk-size line (with extensions) or a trailer line longer than this is refused. */
 const MAX_LINE_BYTES = 4096;
 
@@ -215,7 +216,7 @@ export class UpstreamConnection {
       from = Math.max(0, before - 3);
       pos = 0;
     }
-    const end = buf.indexOf(CRLFCRLF, from);
+    const end = buf.indexOf(HEAD_END, from);
     if (end < 0 || end - pos > MAX_RESPONSE_HEAD_BYTES) {
       if (end >= 0 || buf.length - pos > MAX_RESPONSE_HEAD_BYTES) {
         this.fail(new UpstreamError(UPSTREAM_BAD_RESPONSE, `the upstream response head is over ${MAX_RESPONSE_HEAD_BYTES} bytes`));

@@ -5,7 +5,7 @@ import { hostPort } from '../../util/index.ts';
 import { UpstreamCall } from './call.ts';
 import { UpstreamConnection, type ConnectionOwner } from './connection.ts';
 import { HEAD_INFO, requestHead } from './request-head.ts';
-import { DeadlineSweep } from './sweep.ts';
+import { DeadlineSweep, NO_DEADLINE } from './sweep.ts';
 import { REQUEST_INVALID, UPSTREAM_POOL_CLOSED, UpstreamError, type PoolOptions, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from './types.ts';
 
 export class EndpointPool implements ConnectionOwner {
@@ -67,7 +67,7 @@ export class EndpointPool implements ConnectionOwner {
       conn = new UpstreamConnection(this, this.#address, this.#port);
       this.#all.add(conn);
       this.#sweep.add(conn);
-    } else conn.deadlineKind = 0;
+    } else conn.deadlineKind = NO_DEADLINE;
     conn.start(call);
     return call;
   }

@@ -2,6 +2,9 @@
 // coarse timer instead of a timer per request: a request only writes a number. A deadline fires
 // at most one tick late; the tick is a tenth of the shortest timeout, between 10 ms and 1 s.
 
+/** A member's `deadlineKind` when it has no deadline: the sweep skips it. */
+export const NO_DEADLINE = 0;
+
 export interface Expiring {
   deadline: number;
   deadlineKind: number;
@@ -36,6 +39,6 @@ export class DeadlineSweep {
 
   #tick(): void {
     const now = performance.now();
-    for (const m of this.#members) if (m.deadlineKind !== 0 && now >= m.deadline) m.onDeadline();
+    for (const m of this.#members) if (m.deadlineKind !== NO_DEADLINE && now >= m.deadline) m.onDeadline();
   }
 }
